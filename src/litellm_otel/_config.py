@@ -1,0 +1,97 @@
+"""Options of ``instrument()`` and their environment variables, parsed once.
+
+Every per-call decision (capture content or not, add ``include_usage`` or not) reads a
+plain attribute of :class:`Options` instead of the environment, so the hot path does no
+parsing and the options of one ``instrument()`` stay fixed until ``uninstrument()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Final
+
+from opentelemetry.util.genai.types import ContentCapturingMode
+
+_logger = logging.getLogger(__name__)
+
+CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+REQUEST_STREAM_USAGE_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE"
+
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+_FALSE: Final = frozenset({"false", "0", "no", "off", ""})
+
+# ``true`` is what most users (and other instrumentations' docs) set; util-genai only
+# knows the mode names, so the booleans are mapped here.
+_MODES: Final[dict[str, ContentCapturingMode]] = {
+    "true": ContentCapturingMode.SPAN_ONLY,
+    "span_only": ContentCapturingMode.SPAN_ONLY,
+    "event_only": ContentCapturingMode.EVENT_ONLY,
+    "span_and_event": ContentCapturingMode.SPAN_AND_EVENT,
+    "false": ContentCapturingMode.NO_CONTENT,
+    "no_content": ContentCapturingMode.NO_CONTENT,
+    "": ContentCapturingMode.NO_CONTENT,
+}
+
+
+def parse_capture_mode(value: object, *, source: str) -> ContentCapturingMode:
+    """Map a bool, a mode name or a ``ContentCapturingMode`` to a mode; unknown → no content."""
+    if isinstance(value, ContentCapturingMode):
+        return value
+    if isinstance(value, bool):
+        return ContentCapturingMode.SPAN_ONLY if value else ContentCapturingMode.NO_CONTENT
+    if isinstance(value, str):
+        mode = _MODES.get(value.strip().lower())
+        if mode is not None:
+            return mode
+    _logger.warning(
+        "litellm-otel: %r is not a valid value for %s (use true, false, SPAN_ONLY, "
+        "EVENT_ONLY, SPAN_AND_EVENT or NO_CONTENT); message content will not be captured",
+        value,
+        source,
+    )
+    return ContentCapturingMode.NO_CONTENT
+
+
+def parse_flag(value: object, *, source: str, default: bool = False) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return default if lowered == "" else False
+    _logger.warning("litellm-otel: %r is not a boolean for %s; using %s", value, source, default)
+    return default
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``instrument(**kwargs)`` and the environment asked for."""
+
+    capture_mode: ContentCapturingMode = ContentCapturingMode.NO_CONTENT
+    request_stream_usage: bool = False
+
+    @property
+    def capture_content(self) -> bool:
+        return self.capture_mode is not ContentCapturingMode.NO_CONTENT
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, object]) -> Options:
+        capture = kwargs.get("capture_content")
+        if capture is None:
+            capture_mode = parse_capture_mode(
+                os.environ.get(CAPTURE_CONTENT_ENV, ""), source=CAPTURE_CONTENT_ENV
+            )
+        else:
+            capture_mode = parse_capture_mode(capture, source="instrument(capture_content=...)")
+        stream_usage = kwargs.get("request_stream_usage")
+        if stream_usage is None:
+            stream_usage = parse_flag(
+                os.environ.get(REQUEST_STREAM_USAGE_ENV, ""), source=REQUEST_STREAM_USAGE_ENV
+            )
+        else:
+            stream_usage = parse_flag(stream_usage, source="instrument(request_stream_usage=...)")
+        return cls(capture_mode=capture_mode, request_stream_usage=stream_usage)

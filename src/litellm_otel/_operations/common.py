@@ -1,0 +1,95 @@
+"""Small readers shared by the operation mappings: typed values, usage, LiteLLM's cost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.util.genai.types import Error
+
+from litellm_otel import _attributes as attrs
+from litellm_otel._messages import field
+
+
+def number(value: Any) -> float | None:
+    """A real number, or ``None``; ``bool`` is not a number here (``0`` is)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def hidden_params(response: Any) -> Mapping[str, Any]:
+    """LiteLLM's per-response bookkeeping (provider, cost, cache hit); empty when absent."""
+    hidden = getattr(response, "_hidden_params", None)
+    return hidden if isinstance(hidden, Mapping) else {}
+
+
+def record_litellm_facts(attributes: dict[str, Any], response: Any) -> None:
+    """Cost and cache hit as LiteLLM computed them; nothing when LiteLLM said nothing."""
+    hidden = hidden_params(response)
+    cost = number(hidden.get("response_cost"))
+    if cost is not None:
+        attributes[attrs.LITELLM_RESPONSE_COST] = cost
+    cache_hit = hidden.get("cache_hit")
+    if isinstance(cache_hit, bool):
+        attributes[attrs.LITELLM_CACHE_HIT] = cache_hit
+
+
+def usage_counts(usage: Any) -> dict[str, int]:
+    """Token counts the provider reported, by kind; a kind it did not report is absent."""
+    if usage is None:
+        return {}
+    if not field(usage, "prompt_tokens") and not field(usage, "completion_tokens"):
+        # LiteLLM fills ``Usage(0, 0, 0)`` when the provider sent none; no real call has
+        # zero input and zero output tokens, so this is "not reported", not a count.
+        return {}
+    counts: dict[str, int] = {}
+    for kind, value in (
+        ("input", field(usage, "prompt_tokens")),
+        ("output", field(usage, "completion_tokens")),
+        ("cache_write", field(usage, "cache_creation_input_tokens")),
+    ):
+        count = integer(value)
+        if count is not None:
+            counts[kind] = count
+    prompt_details = field(usage, "prompt_tokens_details")
+    if prompt_details is not None:
+        cached = integer(field(prompt_details, "cached_tokens"))
+        if cached is not None:
+            counts["cache_read"] = cached
+        if "cache_write" not in counts:
+            written = integer(field(prompt_details, "cache_creation_tokens"))
+            if written is not None:
+                counts["cache_write"] = written
+    completion_details = field(usage, "completion_tokens_details")
+    if completion_details is not None:
+        reasoning = integer(field(completion_details, "reasoning_tokens"))
+        if reasoning is not None:
+            counts["reasoning"] = reasoning
+    return counts
+
+
+def error_of(exception: BaseException) -> Error:
+    """The error to record, with ``error.type`` = the exception's class name (``RateLimitError``).
+
+    util-genai defaults to the fully qualified name; the short class name is what LiteLLM's
+    docs, retry policies and users' alerts use, and it is just as low-cardinality.
+    """
+    return Error(message=str(exception), type=type(exception).__qualname__, exception=exception)
+
+
+def record_exception(invocation: Any, exception: BaseException) -> None:
+    """Add the ``exception`` span event, which util-genai does not write (1.3b0).
+
+    It sets status and ``error.type`` only; the event carries the message and stack that
+    users open a failed span for.
+    """
+    span = invocation.span
+    if span.is_recording():
+        span.record_exception(exception)

@@ -1,0 +1,855 @@
+"""A fake, OpenAI-compatible LLM server that listens on the loopback interface.
+
+Why this exists: the instrumentation has to be tested against the *real*
+LiteLLM -> openai SDK -> httpx stack, because that is where response parsing,
+streaming wrappers, retries and exception mapping happen.  Mocking LiteLLM
+internals would test our assumptions instead of LiteLLM's behaviour, and the
+test environment has no network besides loopback.  So we run a tiny HTTP
+server in a daemon thread that speaks just enough of the OpenAI REST API and
+returns fully deterministic payloads (ids, timestamps, token counts), which
+makes span attributes predictable enough to assert on exactly.
+
+The module is deliberately standard-library only so a demo script can reuse
+it without pulling in test dependencies.
+
+Behaviour is selected by the requested ``model`` (LiteLLM strips the
+``openai/`` provider prefix before the request reaches us):
+
+``gpt-4o-mini``
+    Normal answer whose ``model`` is ``gpt-4o-mini-2024-07-18`` so that the
+    response model differs from the request model.  Any other ordinary model
+    name is echoed back unchanged.
+``tool-model``
+    A single ``get_weather`` tool call (streamed OpenAI-style when streaming).
+``no-usage-model``
+    A normal answer without any ``usage``.
+``reasoning-model``
+    Adds ``reasoning_content`` ("Thinking hard") before the normal content.
+``error-<status>``
+    An OpenAI-shaped JSON error with that HTTP status (400-599), e.g.
+    ``error-500``, ``error-429`` (with ``retry-after: 0``), ``error-401``.
+``slow-stream`` / ``drop-stream`` / ``long-stream``
+    Streaming variants: 50 ms between chunks; connection dropped after two
+    chunks; ``x-loopback-chunks`` (default 1000) one-character content chunks.
+
+Because a test may want a special behaviour while still sending an ordinary
+model name (for example to assert on ``gen_ai.request.model``), the mode can
+also be forced with the ``x-loopback-mode`` request header or a
+``"loopback_mode"`` field in the JSON body (LiteLLM: ``extra_headers`` /
+``extra_body``).  Those take precedence over the model name.
+
+Example::
+
+    with LoopbackLLMServer() as srv:
+        litellm.completion(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            api_base=srv.base_url,
+            api_key="sk-test",
+        )
+        assert srv.requests[0].body["model"] == "gpt-4o-mini"
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import TracebackType
+
+    #: What socketserver hands to the request hooks (TCP: a socket).
+    _Request = socket.socket | tuple[bytes, socket.socket]
+    #: ``(choice index, delta, finish_reason)`` for one streamed chat chunk.
+    _Delta = tuple[int, "JSONDict", str | None]
+
+__all__ = ["LoopbackLLMServer", "RecordedRequest"]
+
+JSONDict = dict[str, Any]
+
+#: Fixed ``created`` timestamp so responses are byte-for-byte reproducible.
+CREATED = 1700000000
+SYSTEM_FINGERPRINT = "fp_loopback"
+CONTENT = "Hello from loopback"
+#: How ``CONTENT`` is split into stream deltas (joined they equal ``CONTENT``).
+CONTENT_PIECES = ("Hello", " from", " loopback")
+REASONING_PIECES = ("Thinking", " hard")
+TOOL_CALL_ID = "call_weather_1"
+TOOL_NAME = "get_weather"
+TOOL_ARGUMENTS = '{"city": "Paris"}'
+#: How ``TOOL_ARGUMENTS`` is split into stream deltas.
+TOOL_ARGUMENT_PIECES = ('{"city"', ': "Par', 'is"}')
+PROMPT_TOKENS = 12
+COMPLETION_TOKENS_PER_CHOICE = 5
+CACHED_TOKENS = 4
+REASONING_TOKENS = 2
+EMBEDDING_TOKENS_PER_INPUT = 3
+DEFAULT_EMBEDDING_DIMENSIONS = 8
+DEFAULT_LONG_STREAM_CHUNKS = 1000
+SLOW_STREAM_DELAY_S = 0.05
+#: Number of SSE events ``drop-stream`` delivers before killing the socket.
+DROP_STREAM_AFTER = 2
+
+_ERROR_MODEL = re.compile(r"^error-(\d{3})$")
+#: ``type``/``code`` per status, in OpenAI's error shape.
+#:
+#: LiteLLM maps OpenAI errors by *substring* before it looks at the status:
+#: any body mentioning ``invalid_request_error`` becomes ``BadRequestError``
+#: (unless it also says "Incorrect API key provided" or ``model_not_found``).
+#: So only 400 and 404 use that type; the others use types that let LiteLLM
+#: fall through to its status-code mapping (401 -> AuthenticationError,
+#: 403 -> PermissionDeniedError, ...).  Keep ``rate limit`` and a bare ``429``
+#: out of non-429 bodies for the same reason.
+_ERROR_KINDS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "invalid_value"),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", "internal_error"),
+    503: ("server_error", "service_unavailable"),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server saw it, so tests can assert on the wire format.
+
+    ``headers`` keys are lower-cased because HTTP header names are
+    case-insensitive and clients differ in the casing they send.  ``body`` is
+    the parsed JSON object, or ``None`` when the body was empty or not a JSON
+    object.  ``query`` holds the raw query string (without ``?``), which is
+    kept out of ``path`` so path assertions stay simple.
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: JSONDict | None
+    query: str = field(default="")
+
+
+def _response_model(model: str) -> str:
+    """Mimic OpenAI resolving an alias to a dated snapshot.
+
+    Only ``gpt-4o-mini`` is rewritten, so tests can check that the
+    instrumentation reports the *response* model separately from the request
+    model while every other name round-trips unchanged.
+    """
+    return "gpt-4o-mini-2024-07-18" if model == "gpt-4o-mini" else model
+
+
+def _choice_text(index: int) -> str:
+    """Give every choice distinct text so ``n > 1`` results are distinguishable."""
+    return CONTENT if index == 0 else f"{CONTENT} {index}"
+
+
+def _choice_pieces(index: int) -> list[str]:
+    """Stream deltas for choice ``index``; they concatenate to ``_choice_text``."""
+    pieces = list(CONTENT_PIECES)
+    if index:
+        pieces.append(f" {index}")
+    return pieces
+
+
+def _finish_reason(index: int) -> str:
+    """Alternate finish reasons so multi-choice tests see more than one value."""
+    return "stop" if index % 2 == 0 else "length"
+
+
+def _usage(n: int) -> JSONDict:
+    """Return a fixed usage block including the *details* sub-objects.
+
+    The details are included because cached/reasoning token counts are
+    attributes the instrumentation is expected to surface.
+    """
+    completion_tokens = COMPLETION_TOKENS_PER_CHOICE * n
+    return {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": completion_tokens,
+        "total_tokens": PROMPT_TOKENS + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": CACHED_TOKENS},
+        "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS},
+    }
+
+
+def _error_body(status: int) -> JSONDict:
+    """Build an error in OpenAI's shape so the SDK maps it to its typed errors."""
+    kind, code = _ERROR_KINDS.get(
+        status,
+        ("server_error", "server_error") if status >= 500 else ("api_error", "loopback_error"),
+    )
+    return {
+        "error": {
+            "message": f"loopback {status}",
+            "type": kind,
+            "param": None,
+            "code": code,
+        }
+    }
+
+
+def _embedding_inputs(raw: object) -> list[object]:
+    """Normalise every input form the embeddings API accepts to a list.
+
+    A string or a single token list (``list[int]``) is one input; a list of
+    strings or of token lists is many.
+    """
+    if isinstance(raw, list):
+        if raw and all(isinstance(item, int) for item in raw):
+            return [raw]
+        return list(raw)
+    return [raw]
+
+
+def _positive_int(value: object, default: int) -> int:
+    """Parse a client-supplied count, falling back to ``default`` if unusable."""
+    try:
+        parsed = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+    return parsed if parsed > 0 else default
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that can be stopped promptly despite keep-alive.
+
+    ``block_on_close = False`` matters: by default ``server_close()`` joins
+    every handler thread (daemon or not), and a handler parked on an idle
+    keep-alive connection from an httpx pool would make that join hang.  Open
+    connections are tracked so ``stop()`` can shut them down explicitly.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], owner: LoopbackLLMServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.owner = owner
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: _Request, client_address: tuple[Any, ...]) -> None:
+        """Track the connection so it can be force-closed on stop."""
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: _Request) -> None:
+        """Forget the connection once its handler is done with it."""
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads waiting on idle keep-alive connections."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: _Request, client_address: tuple[Any, ...]) -> None:
+        """Stay quiet about clients hanging up; report real server bugs.
+
+        Clients legitimately disconnect mid-stream (a test breaking out of an
+        iteration, the ``drop-stream`` mode, ``stop()``), and those tracebacks
+        would only be noise in the test output.
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Per-connection request handler implementing the fake OpenAI API."""
+
+    # HTTP/1.1 so clients keep connections alive (as they would against the
+    # real API) and so streamed bodies can use chunked encoding, which lets the
+    # client tell a complete stream from a dropped connection.
+    protocol_version = "HTTP/1.1"
+    server_version = "LoopbackLLM/1.0"
+    sys_version = ""
+    # Deliver each SSE event immediately instead of letting Nagle batch them.
+    disable_nagle_algorithm = True
+    # Idle keep-alive connections give up eventually even if never stopped.
+    timeout = 30
+
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence per-request logging; it would flood the pytest output."""
+
+    # -- entry points -----------------------------------------------------
+
+    def do_POST(self) -> None:
+        """Dispatch the OpenAI endpoints; everything else is a 404."""
+        path, body = self._record()
+        if body is None:
+            self._send_json(400, _error_body(400))
+            return
+        route = path.removeprefix("/v1")
+        if route == "/chat/completions":
+            self._completion(body, chat=True)
+        elif route == "/completions":
+            self._completion(body, chat=False)
+        elif route == "/embeddings":
+            self._embeddings(body)
+        else:
+            self._not_found(path)
+
+    def do_GET(self) -> None:
+        """Serve ``/v1/models`` (used by health checks); 404 otherwise."""
+        path, _ = self._record()
+        if path.removeprefix("/v1") == "/models":
+            models = ["gpt-4o-mini", "tool-model", "no-usage-model", "reasoning-model"]
+            self._send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": m,
+                            "object": "model",
+                            "created": CREATED,
+                            "owned_by": "loopback",
+                        }
+                        for m in models
+                    ],
+                },
+            )
+        else:
+            self._not_found(path)
+
+    def do_PUT(self) -> None:
+        """Record and reject: the fake API has no PUT endpoints."""
+        self._not_found(self._record()[0])
+
+    def do_PATCH(self) -> None:
+        """Record and reject: the fake API has no PATCH endpoints."""
+        self._not_found(self._record()[0])
+
+    def do_DELETE(self) -> None:
+        """Record and reject: the fake API has no DELETE endpoints."""
+        self._not_found(self._record()[0])
+
+    # -- request parsing --------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        """Read the request body, honouring Content-Length or chunked encoding.
+
+        The whole body must be consumed even if unused, otherwise leftover
+        bytes would corrupt the next request on a keep-alive connection.
+        """
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline()
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # Skip optional trailers up to the terminating blank line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _record(self) -> tuple[str, JSONDict | None]:
+        """Parse and record the request *before* any response is written.
+
+        Recording first guarantees the request is visible to the test even if
+        the response path fails or the client gives up.
+        """
+        path, _, query = self.path.partition("?")
+        raw = self._read_body()
+        body: JSONDict | None = None
+        if raw:
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                body = parsed
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        self.server.owner._record(RecordedRequest(self.command, path, headers, body, query))
+        return path, body
+
+    def _mode(self, body: JSONDict) -> str:
+        """Resolve the behaviour: explicit override first, then the model name."""
+        override = body.get("loopback_mode") or self.headers.get("x-loopback-mode")
+        return str(override or body.get("model") or "")
+
+    # -- endpoints ----------------------------------------------------------
+
+    def _completion(self, body: JSONDict, *, chat: bool) -> None:
+        """Answer ``/chat/completions`` (``chat``) or legacy ``/completions``."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        model = _response_model(str(body.get("model") or ""))
+        n = _positive_int(body.get("n"), 1)
+        if mode == "tool-model":
+            n = 1
+        owner = self.server.owner
+        response_id = f"{'chatcmpl' if chat else 'cmpl'}-loopback-{owner._next_id()}"
+        with_usage = mode != "no-usage-model"
+        if not body.get("stream"):
+            if chat:
+                payload = _chat_response(response_id, model, mode, n)
+            else:
+                payload = _text_response(response_id, model, n)
+            if with_usage:
+                payload["usage"] = _usage(n)
+            self._send_json(200, payload)
+            return
+        stream_options = body.get("stream_options")
+        include_usage = (
+            with_usage
+            and isinstance(stream_options, dict)
+            and bool(stream_options.get("include_usage"))
+        )
+        if chat:
+            events = _chat_stream(
+                response_id,
+                model,
+                mode,
+                n,
+                include_usage=include_usage,
+                long_chunks=_positive_int(
+                    self.headers.get("x-loopback-chunks"), DEFAULT_LONG_STREAM_CHUNKS
+                ),
+            )
+        else:
+            events = _text_stream(response_id, model, n, include_usage=include_usage)
+        self._send_stream(events, mode)
+
+    def _embeddings(self, body: JSONDict) -> None:
+        """Answer ``/embeddings`` with deterministic vectors."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        inputs = _embedding_inputs(body.get("input"))
+        dims = _positive_int(body.get("dimensions"), DEFAULT_EMBEDDING_DIMENSIONS)
+        vector = [round(0.1 * (j + 1), 6) for j in range(dims)]
+        # The openai SDK asks for base64 by default when used directly (and
+        # decodes it itself); LiteLLM sends no encoding_format and gets floats.
+        # Both must work, since both clients may sit in front of this server.
+        as_base64 = body.get("encoding_format") == "base64"
+        encoded: object = (
+            base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode("ascii")
+            if as_base64
+            else vector
+        )
+        tokens = EMBEDDING_TOKENS_PER_INPUT * len(inputs)
+        self._send_json(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": encoded}
+                    for i in range(len(inputs))
+                ],
+                "model": str(body.get("model") or ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
+    # -- response writing ---------------------------------------------------
+
+    def _maybe_error(self, mode: str) -> bool:
+        """Send the error selected by an ``error-<status>`` mode, if any."""
+        match = _ERROR_MODEL.match(mode)
+        if not match or not 400 <= int(match.group(1)) <= 599:
+            return False
+        status = int(match.group(1))
+        # retry-after: 0 keeps SDK retries (if enabled) from sleeping.
+        extra = {"retry-after": "0"} if status == 429 else None
+        self._send_json(status, _error_body(status), extra)
+        return True
+
+    def _not_found(self, path: str) -> None:
+        """Reply like OpenAI does for an unknown URL."""
+        payload = _error_body(404)
+        payload["error"]["message"] = f"loopback 404: unknown path {path}"
+        payload["error"]["code"] = "unknown_url"
+        self._send_json(404, payload)
+
+    def _send_json(
+        self,
+        status: int,
+        payload: JSONDict,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        """Write a complete JSON response with an exact Content-Length."""
+        data = json.dumps(payload).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (extra_headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+
+    def _send_stream(self, events: Iterator[JSONDict], mode: str) -> None:
+        """Write Server-Sent Events using chunked transfer encoding.
+
+        Chunked encoding (rather than ``Connection: close``) is used because
+        the terminating zero-length chunk marks a *complete* stream: httpx then
+        ends iteration immediately and can reuse the connection, while a
+        socket closed before that chunk (``drop-stream``) surfaces as an error
+        in the client instead of looking like a normal end of stream.
+        """
+        delay = SLOW_STREAM_DELAY_S if mode == "slow-stream" else 0.0
+        drop_after = DROP_STREAM_AFTER if mode == "drop-stream" else None
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for sent, event in enumerate(events):
+                if drop_after is not None and sent >= drop_after:
+                    self._drop_connection()
+                    return
+                if sent and delay:
+                    time.sleep(delay)
+                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
+            self._write_chunk(b"data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            # The client went away mid-stream; nothing left to do.
+            self.close_connection = True
+
+    def _write_chunk(self, data: bytes) -> None:
+        """Frame ``data`` as one HTTP chunk, written in a single send."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _drop_connection(self) -> None:
+        """Kill the socket mid-body with a TCP reset, like a network failure.
+
+        ``SO_LINGER`` with a zero timeout makes ``close`` send RST instead of
+        an orderly FIN, the closest stand-in for a dropped connection.
+        """
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _chat_response(response_id: str, model: str, mode: str, n: int) -> JSONDict:
+    """Build a non-streaming ``chat.completion`` object (without usage)."""
+    choices: list[JSONDict]
+    if mode == "tool-model":
+        choices = [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": TOOL_CALL_ID,
+                            "type": "function",
+                            "function": {
+                                "name": TOOL_NAME,
+                                "arguments": TOOL_ARGUMENTS,
+                            },
+                        }
+                    ],
+                },
+                "logprobs": None,
+                "finish_reason": "tool_calls",
+            }
+        ]
+    else:
+        choices = []
+        for i in range(n):
+            message: JSONDict = {"role": "assistant", "content": _choice_text(i)}
+            if mode == "reasoning-model":
+                message["reasoning_content"] = "".join(REASONING_PIECES)
+            choices.append(
+                {
+                    "index": i,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": _finish_reason(i),
+                }
+            )
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "choices": choices,
+    }
+
+
+def _text_response(response_id: str, model: str, n: int) -> JSONDict:
+    """Build a non-streaming legacy ``text_completion`` object (without usage)."""
+    return {
+        "id": response_id,
+        "object": "text_completion",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "choices": [
+            {
+                "text": _choice_text(i),
+                "index": i,
+                "logprobs": None,
+                "finish_reason": _finish_reason(i) if n > 1 else "stop",
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def _chat_stream(
+    response_id: str,
+    model: str,
+    mode: str,
+    n: int,
+    *,
+    include_usage: bool,
+    long_chunks: int,
+) -> Iterator[JSONDict]:
+    """Yield ``chat.completion.chunk`` objects in OpenAI's streaming order."""
+    base: JSONDict = {
+        "id": response_id,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+    deltas = _tool_call_deltas() if mode == "tool-model" else _content_deltas(mode, n, long_chunks)
+    for index, delta, finish_reason in deltas:
+        event: JSONDict = {
+            **base,
+            "choices": [
+                {
+                    "index": index,
+                    "delta": delta,
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
+            ],
+        }
+        if include_usage:
+            # OpenAI sends "usage": null on every chunk once usage is requested.
+            event["usage"] = None
+        yield event
+    if include_usage:
+        yield {**base, "choices": [], "usage": _usage(1 if mode == "tool-model" else n)}
+
+
+def _tool_call_deltas() -> Iterator[_Delta]:
+    """Stream one tool call the way OpenAI does: header first, then arguments."""
+    yield (
+        0,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": TOOL_CALL_ID,
+                    "type": "function",
+                    "function": {"name": TOOL_NAME, "arguments": ""},
+                }
+            ],
+        },
+        None,
+    )
+    for fragment in TOOL_ARGUMENT_PIECES:
+        yield (
+            0,
+            {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]},
+            None,
+        )
+    yield 0, {}, "tool_calls"
+
+
+def _content_deltas(mode: str, n: int, long_chunks: int) -> Iterator[_Delta]:
+    """Stream text for ``n`` choices, interleaved step by step like OpenAI."""
+    for i in range(n):
+        yield i, {"role": "assistant", "content": ""}, None
+    if mode == "reasoning-model":
+        for piece in REASONING_PIECES:
+            for i in range(n):
+                yield i, {"reasoning_content": piece}, None
+    if mode == "long-stream":
+        pieces = [["x"] * long_chunks for _ in range(n)]
+    else:
+        pieces = [_choice_pieces(i) for i in range(n)]
+    yield from _interleave(pieces, lambda text: {"content": text})
+    for i in range(n):
+        yield i, {}, _finish_reason(i)
+
+
+def _interleave(pieces: list[list[str]], make_delta: Callable[[str], JSONDict]) -> Iterator[_Delta]:
+    """Emit step 0 of every choice, then step 1, ... (choices may differ in length)."""
+    for step in range(max(len(p) for p in pieces)):
+        for i, choice_pieces in enumerate(pieces):
+            if step < len(choice_pieces):
+                yield i, make_delta(choice_pieces[step]), None
+
+
+def _text_stream(
+    response_id: str, model: str, n: int, *, include_usage: bool
+) -> Iterator[JSONDict]:
+    """Yield legacy ``text_completion`` stream events with ``text`` deltas."""
+
+    def chunk(index: int, text: str, finish_reason: str | None = None) -> JSONDict:
+        return {
+            "id": response_id,
+            "object": "text_completion",
+            "created": CREATED,
+            "model": model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "choices": [
+                {
+                    "text": text,
+                    "index": index,
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
+            ],
+        }
+
+    pieces = [_choice_pieces(i) for i in range(n)]
+    for i, delta, _ in _interleave(pieces, lambda text: {"text": text}):
+        yield chunk(i, delta["text"])
+    for i in range(n):
+        yield chunk(i, "", _finish_reason(i) if n > 1 else "stop")
+    if include_usage:
+        event = chunk(0, "")
+        event["choices"] = []
+        event["usage"] = _usage(n)
+        yield event
+
+
+class LoopbackLLMServer:
+    """Fake OpenAI-compatible server on a background thread, for tests and demos.
+
+    ``port=0`` (the default) lets the OS choose a free port, so parallel test
+    runs never collide.  Use it as a context manager or call ``start()`` /
+    ``stop()`` explicitly (e.g. from a session-scoped fixture).
+
+    ``requests`` lists every request received, in arrival order; ``clear()``
+    empties it between tests.  The response-id counter is *not* reset by
+    ``clear()``: ids are unique for the server's whole lifetime.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Remember where to listen; nothing is bound until ``start()``."""
+        self._host = host
+        self._requested_port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._counter = 0
+        self.requests: list[RecordedRequest] = []
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> LoopbackLLMServer:
+        """Bind and start serving; returns ``self`` for one-line fixtures."""
+        if self._server is not None:
+            raise RuntimeError("LoopbackLLMServer is already running")
+        server = _Server((self._host, self._requested_port), self)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            # A short poll interval keeps shutdown() (and thus stop()) fast.
+            kwargs={"poll_interval": 0.05},
+            name=f"loopback-llm-{server.server_address[1]}",
+            daemon=True,
+        )
+        self._server = server
+        self._thread = thread
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop open connections; safe to call repeatedly."""
+        server, thread = self._server, self._thread
+        self._server = None
+        self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackLLMServer:
+        """Start on entering a ``with`` block."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop on leaving a ``with`` block, even after an exception."""
+        self.stop()
+
+    # -- addresses ------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when the OS picked it)."""
+        if self._server is None:
+            raise RuntimeError("LoopbackLLMServer is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-style base URL (ending in ``/v1``) to pass as ``api_base``."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}/v1"
+
+    # -- recording ------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget recorded requests (in place, so held references see it)."""
+        with self._lock:
+            self.requests.clear()
+
+    def _record(self, request: RecordedRequest) -> None:
+        """Append from handler threads without racing ``clear()``."""
+        with self._lock:
+            self.requests.append(request)
+
+    def _next_id(self) -> int:
+        """Hand out 1, 2, 3, ... so response ids are deterministic."""
+        with self._lock:
+            self._counter += 1
+            return self._counter
