@@ -170,9 +170,7 @@ def test_finish_reasons_of_every_choice(traced: Telemetry, call_args: dict[str, 
 
 
 def test_tool_call_response(traced: Telemetry, call_args: dict[str, Any]) -> None:
-    response = litellm.completion(
-        model="openai/tool-model", messages=user_messages(), **call_args
-    )
+    response = litellm.completion(model="openai/tool-model", messages=user_messages(), **call_args)
     assert response.choices[0].message.tool_calls[0].function.name == "get_weather"
     span = traced.only_span()
     assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_calls",)
@@ -237,9 +235,11 @@ async def test_async_error(traced: Telemetry, call_args: dict[str, Any]) -> None
 def test_mock_response_error(traced: Telemetry) -> None:
     with pytest.raises(litellm.RateLimitError):
         litellm.completion(
-            model=MODEL, messages=user_messages(), mock_response=litellm.RateLimitError(
+            model=MODEL,
+            messages=user_messages(),
+            mock_response=litellm.RateLimitError(
                 message="mocked", llm_provider="openai", model="gpt-4o-mini"
-            )
+            ),
         )
     span = traced.only_span()
     assert span.attributes["error.type"] == "RateLimitError"
@@ -268,10 +268,12 @@ def test_cache_hit_attribute(traced: Telemetry, call_args: dict[str, Any], serve
 
     litellm.cache = Cache(type="local")
     try:
-        first = litellm.completion(model=MODEL, messages=user_messages("cache me"), caching=True,
-                                   **call_args)
-        second = litellm.completion(model=MODEL, messages=user_messages("cache me"), caching=True,
-                                    **call_args)
+        first = litellm.completion(
+            model=MODEL, messages=user_messages("cache me"), caching=True, **call_args
+        )
+        second = litellm.completion(
+            model=MODEL, messages=user_messages("cache me"), caching=True, **call_args
+        )
     finally:
         litellm.cache = None
     assert second.choices[0].message.content == first.choices[0].message.content

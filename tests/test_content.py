@@ -169,7 +169,9 @@ def test_tool_call_output_message(instrument: Any, call_args: dict[str, Any]) ->
 
 def test_inline_images_record_the_mime_type_not_the_payload(instrument: Any) -> None:
     telemetry = instrument(capture_content=True)
-    payload = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    payload = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA" + "60e6kg" * 8
+    )
     litellm.completion(
         model=MODEL,
         messages=[
@@ -190,7 +192,12 @@ def test_inline_images_record_the_mime_type_not_the_payload(instrument: Any) -> 
     assert message["parts"] == [
         {"type": "text", "content": "What is this?"},
         {"type": "blob", "mime_type": "image/png", "modality": "image", "content": ""},
-        {"type": "uri", "mime_type": None, "modality": "image", "uri": "https://example.com/cat.png"},
+        {
+            "type": "uri",
+            "mime_type": None,
+            "modality": "image",
+            "uri": "https://example.com/cat.png",
+        },
     ]
 
 

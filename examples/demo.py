@@ -1,0 +1,438 @@
+"""What litellm-otel records, shown on one screen, offline and without an API key.
+
+A small "agent" asks a model for a tool call, runs the tool, streams the final answer,
+embeds some text and hits a rate limit. Every LiteLLM call goes to a fake OpenAI-compatible
+server on 127.0.0.1 (``tests/loopback_server.py``), so the demo needs no network and no key.
+
+The agent runs twice: first with content capture off (the default: no prompt or completion
+text is recorded), then with it on. After each run the spans are printed as a tree; at the
+end the metrics of both runs are summarised.
+
+    python examples/demo.py                            # print spans and metrics
+    python examples/demo.py --otlp http://localhost:4318  # also send them to a collector
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Before LiteLLM is imported: otherwise it downloads its model price map at import time.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+# The demo chooses the capture mode itself; an inherited setting would blur the comparison.
+os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
+# The loopback server lives in the test suite (stdlib only); make ``tests`` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import litellm
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode, Tracer
+
+from litellm_otel import LiteLLMInstrumentor
+from tests.loopback_server import LoopbackLLMServer
+
+SERVICE_NAME = "litellm-otel-demo"
+# Not a secret: the loopback server accepts anything. The demo's test checks it never leaks.
+API_KEY = "sk-demo-not-a-real-key"
+EXIT_MISSING_EXPORTER = 2
+
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+# Shown under each span, in this order, when the span has them.
+SHOWN_ATTRIBUTES: tuple[str, ...] = (
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.response.time_to_first_chunk",
+    "litellm.response_cost",
+    "gen_ai.tool.name",
+    "error.type",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+)
+MAX_VALUE_CHARS = 100
+
+SUMMARISED_METRICS: tuple[str, ...] = (
+    "gen_ai.client.operation.duration",
+    "gen_ai.client.token.usage",
+    "gen_ai.client.operation.time_to_first_chunk",
+    "gen_ai.client.operation.time_per_output_chunk",
+)
+# The metric attributes that tell series apart, in the order they are printed.
+SERIES_KEYS: tuple[str, ...] = (
+    "gen_ai.operation.name",
+    "gen_ai.request.model",
+    "gen_ai.token.type",
+    "error.type",
+)
+
+
+@dataclass
+class Telemetry:
+    """The SDK pipeline the demo owns; ``spans`` is ``None`` when spans go to OTLP only."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    metrics: InMemoryMetricReader
+    spans: InMemorySpanExporter | None
+    otlp_url: str | None
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="also export spans and metrics over OTLP/HTTP to this collector "
+        "(e.g. http://localhost:4318)",
+    )
+    return parser.parse_args(argv)
+
+
+def otlp_readers_and_processor(url: str) -> tuple[Any, MetricReader]:
+    """OTLP/HTTP exporters, imported here because the package is optional for the demo.
+
+    Raises ImportError when ``opentelemetry-exporter-otlp-proto-http`` is missing.
+    """
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    base = url.rstrip("/")
+    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces"))
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics"))
+    return processor, reader
+
+
+def setup_telemetry(otlp_url: str | None) -> Telemetry:
+    """In-memory spans by default, OTLP spans with ``--otlp``; in-memory metrics always."""
+    resource = Resource.create({"service.name": SERVICE_NAME})
+    tracer_provider = TracerProvider(resource=resource)
+    metrics = InMemoryMetricReader()
+    readers: list[MetricReader] = [metrics]
+    spans: InMemorySpanExporter | None = None
+    if otlp_url is None:
+        spans = InMemorySpanExporter()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    else:
+        processor, reader = otlp_readers_and_processor(otlp_url)
+        tracer_provider.add_span_processor(processor)
+        readers.append(reader)
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    return Telemetry(tracer_provider, meter_provider, metrics, spans, otlp_url)
+
+
+def quiet_litellm() -> None:
+    """LiteLLM prints help banners and logs every failed call; the 429 here is on purpose."""
+    litellm.suppress_debug_info = True
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+def get_weather(city: str) -> str:
+    """The "tool" the model asks for; a real agent would call an API here."""
+    return json.dumps({"city": city, "forecast": "sunny", "temperature_c": 21})
+
+
+def run_agent(tracer: Tracer, server: LoopbackLLMServer) -> None:
+    """One agent turn: tool call, tool run, streamed answer, an embedding, a failed call.
+
+    The ``agent.run`` and ``tool get_weather`` spans are the application's own; the
+    instrumentation's spans nest under them because they are current while LiteLLM runs.
+    """
+    call_args: dict[str, Any] = {
+        "api_base": server.base_url,
+        "api_key": API_KEY,
+        "max_retries": 0,
+    }
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "Should I take an umbrella in Paris today?"}
+    ]
+    with tracer.start_as_current_span("agent.run"):
+        response = litellm.completion(
+            model="openai/tool-model", messages=messages, tools=[WEATHER_TOOL], **call_args
+        )
+        tool_call = response.choices[0].message.tool_calls[0]
+        arguments = json.loads(tool_call.function.arguments)
+        print(f"  model asked for tool: {tool_call.function.name}({arguments})")
+
+        with tracer.start_as_current_span("tool get_weather") as tool_span:
+            tool_span.set_attribute("gen_ai.tool.name", tool_call.function.name)
+            result = get_weather(**arguments)
+
+        messages += [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": tool_call.id,
+                        "type": "function",
+                        "function": {
+                            "name": tool_call.function.name,
+                            "arguments": tool_call.function.arguments,
+                        },
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": tool_call.id, "content": result},
+        ]
+        stream = litellm.completion(
+            model="openai/reasoning-model",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **call_args,
+        )
+        print(f"  streamed answer: {collect_text(stream)!r}")
+
+        embedding = litellm.embedding(
+            model="openai/text-embedding-3-small",
+            input=["umbrella", "sunny in Paris"],
+            **call_args,
+        )
+        print(f"  embedded {len(embedding.data)} texts")
+
+        try:
+            litellm.completion(model="openai/error-429", messages=messages, **call_args)
+        except litellm.RateLimitError as error:
+            print(f"  error-429 failed as expected: {type(error).__name__}")
+
+
+def collect_text(stream: Iterable[Any]) -> str:
+    """Read the stream to its end: the span ends (and records usage) only then."""
+    pieces: list[str] = []
+    for chunk in stream:
+        for choice in chunk.choices or ():
+            if choice.delta.content:
+                pieces.append(choice.delta.content)
+    return "".join(pieces)
+
+
+# --------------------------------------------------------------------------- printing
+
+
+class Style:
+    """ANSI colours only for a terminal that asked for none of ``NO_COLOR``."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+    def wrap(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+
+    def red(self, text: str) -> str:
+        return self.wrap(text, "31;1")
+
+    def bold(self, text: str) -> str:
+        return self.wrap(text, "1")
+
+    def dim(self, text: str) -> str:
+        return self.wrap(text, "2")
+
+
+STYLE = Style()
+
+
+def heading(text: str) -> None:
+    print()
+    print(STYLE.bold(text))
+    print(STYLE.bold("=" * len(text)))
+
+
+def format_value(value: Any) -> str:
+    """Readable and short: sequences as JSON lists, long strings cut at ~100 characters."""
+    if isinstance(value, (list, tuple)):
+        text = json.dumps(list(value))
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 1] + "…"
+    return text
+
+
+def status_of(span: ReadableSpan) -> str:
+    code = span.status.status_code
+    return STYLE.red("ERROR") if code is StatusCode.ERROR else code.name
+
+
+def children_by_parent(spans: Sequence[ReadableSpan]) -> dict[int | None, list[ReadableSpan]]:
+    """Group spans under their parent's id; a span whose parent is not here is a root."""
+    ids = {span.context.span_id for span in spans}
+    tree: dict[int | None, list[ReadableSpan]] = {}
+    for span in sorted(spans, key=lambda s: s.start_time or 0):
+        parent = span.parent.span_id if span.parent is not None else None
+        tree.setdefault(parent if parent in ids else None, []).append(span)
+    return tree
+
+
+def print_span(
+    span: ReadableSpan, tree: dict[int | None, list[ReadableSpan]], prefix: str, last: bool
+) -> None:
+    """One span line, its key attributes, then its children, drawn as a tree."""
+    is_root = prefix == "" and span.parent is None
+    branch = "" if is_root else ("└── " if last else "├── ")
+    duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
+    label = f"{prefix}{branch}{span.name}"
+    print(f"{label:<44} {duration_ms:8.1f} ms  {status_of(span)}")
+    below = prefix if is_root else prefix + ("    " if last else "│   ")
+    children = tree.get(span.context.span_id, [])
+    rail = "│   " if children else "    "
+    attributes = span.attributes or {}
+    for key in SHOWN_ATTRIBUTES:
+        if key in attributes:
+            print(STYLE.dim(f"{below}{rail}  {key} = {format_value(attributes[key])}"))
+    for index, child in enumerate(children):
+        print_span(child, tree, below, index == len(children) - 1)
+
+
+def print_trace_tree(spans: Sequence[ReadableSpan]) -> None:
+    tree = children_by_parent(spans)
+    roots = tree.get(None, [])
+    for index, root in enumerate(roots):
+        print_span(root, tree, "", index == len(roots) - 1)
+
+
+def series_label(attributes: dict[str, Any]) -> str:
+    parts = []
+    for key in SERIES_KEYS:
+        if key in attributes:
+            value = attributes[key]
+            parts.append(f"{key}={value}" if key == "error.type" else str(value))
+    return " ".join(parts)
+
+
+def format_number(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f}ms"
+    return f"{value:g}"
+
+
+def print_metric_summary(reader: InMemoryMetricReader) -> None:
+    """Points per metric and, per attribute set, how many values were recorded and their sum."""
+    found: dict[str, Any] = {}
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                found[metric.name] = metric
+    for name in SUMMARISED_METRICS:
+        metric = found.get(name)
+        if metric is None:
+            print(f"{name}: no points")
+            continue
+        points = sorted(
+            metric.data.data_points, key=lambda p: series_label(dict(p.attributes or {}))
+        )
+        print(f"{name} [{metric.unit}]: {len(points)} series")
+        for point in points:
+            label = series_label(dict(point.attributes or {}))
+            total = format_number(point.sum, metric.unit)
+            print(f"    {label:<52} count={point.count} sum={total}")
+
+
+def report_run(telemetry: Telemetry) -> None:
+    """Tree of this run's spans (then forget them), or where OTLP sent them."""
+    if telemetry.spans is None:
+        telemetry.tracer_provider.force_flush()
+        telemetry.meter_provider.force_flush()
+        print(f"\nSpans of this run were sent to {telemetry.otlp_url}/v1/traces")
+        return
+    print("\nSpans of this run:")
+    print_trace_tree(telemetry.spans.get_finished_spans())
+    telemetry.spans.clear()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_demo(telemetry: Telemetry) -> None:
+    server = LoopbackLLMServer().start()
+    instrumentor = LiteLLMInstrumentor()
+    tracer = telemetry.tracer_provider.get_tracer("demo")
+    providers = {
+        "tracer_provider": telemetry.tracer_provider,
+        "meter_provider": telemetry.meter_provider,
+    }
+    try:
+        heading("Run 1: content capture OFF (default) — no prompt or completion text is recorded")
+        instrumentor.instrument(**providers, capture_content=False)
+        run_agent(tracer, server)
+        report_run(telemetry)
+        instrumentor.uninstrument()
+
+        heading("Run 2: content capture ON — prompts and completions are on the spans")
+        instrumentor.instrument(**providers, capture_content=True)
+        run_agent(tracer, server)
+        report_run(telemetry)
+        instrumentor.uninstrument()
+
+        heading("Metrics of both runs (count and sum per attribute set)")
+        print_metric_summary(telemetry.metrics)
+        if telemetry.otlp_url is not None:
+            print(f"\nMetrics were also sent to {telemetry.otlp_url}/v1/metrics")
+    finally:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    otlp_url = args.otlp.rstrip("/") if args.otlp else None
+    try:
+        telemetry = setup_telemetry(otlp_url)
+    except ImportError:
+        print(
+            "--otlp needs the OTLP/HTTP exporter: "
+            "pip install opentelemetry-exporter-otlp-proto-http",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING_EXPORTER
+    quiet_litellm()
+    try:
+        run_demo(telemetry)
+    finally:
+        telemetry.tracer_provider.shutdown()
+        telemetry.meter_provider.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,506 @@
+"""Streams: chunks untouched, the span ends exactly once however the stream ends."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+from typing import Any
+
+import litellm
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+from tests.conftest import Telemetry, user_messages
+
+MODEL = "openai/gpt-4o-mini"
+
+
+def chunk_view(chunk: Any) -> tuple[Any, ...]:
+    """What a caller reads from a chunk (ids differ between runs of mock streams)."""
+    return tuple(
+        (choice.index, choice.delta.content, choice.finish_reason) for choice in chunk.choices
+    )
+
+
+def test_sync_stream_full_consumption(
+    traced: Telemetry, call_args: dict[str, Any], server: Any
+) -> None:
+    stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    assert isinstance(stream, litellm.CustomStreamWrapper)
+    assert traced.finished() == []  # the span is still open while the stream is unread
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+
+    assert text == "Hello from loopback"
+    span = traced.only_span()
+    assert span.name == "chat gpt-4o-mini"
+    assert span.status.status_code is StatusCode.UNSET
+    attributes = span.attributes
+    assert attributes["gen_ai.request.stream"] is True
+    assert attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert "litellm.stream.closed_early" not in attributes
+    # the provider sent no usage: no token attributes, no token points, never zeros
+    assert not [key for key in attributes if key.startswith("gen_ai.usage.")]
+    assert traced.metric_points("gen_ai.client.token.usage") == []
+
+
+async def test_async_stream_full_consumption(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = await litellm.acompletion(
+        model=MODEL, messages=user_messages(), stream=True, **call_args
+    )
+    assert isinstance(stream, litellm.CustomStreamWrapper)
+    text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+    assert text == "Hello from loopback"
+    span = traced.only_span()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.request.stream"] is True
+
+
+def test_chunks_identical_to_an_uninstrumented_run(
+    instrument: Any, call_args: dict[str, Any]
+) -> None:
+    plain = [
+        chunk_view(c)
+        for c in litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    ]
+    telemetry = instrument(capture_content=True)
+    traced_chunks = [
+        chunk_view(c)
+        for c in litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    ]
+    assert traced_chunks == plain
+    assert len(plain) >= 4
+    assert len(telemetry.finished()) == 1
+
+
+def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
+    from litellm_otel._streams import SyncChatStream
+
+    chunks = [object(), object(), object()]
+
+    class Source:
+        def __iter__(self) -> Any:
+            return iter(chunks)
+
+        def close(self) -> None:
+            pass
+
+    invocation = _invocation(traced)
+    proxy = SyncChatStream(Source(), invocation, capture_content=False)
+    assert [c for c in proxy] == chunks  # the very same objects, in order
+    assert len(traced.finished()) == 1
+
+
+def _invocation(telemetry: Telemetry) -> Any:
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    invocation = handler.inference("openai", request_model="gpt-4o-mini")
+    invocation.suspend()
+    return invocation
+
+
+def test_break_then_del_exports_exactly_one_span(
+    instrument: Any, call_args: dict[str, Any]
+) -> None:
+    telemetry = instrument(capture_content=True)
+    stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    for index, _ in enumerate(stream):
+        if index == 1:
+            break
+    assert telemetry.finished() == []
+    del stream
+    gc.collect()
+
+    span = telemetry.only_span()
+    assert span.attributes["litellm.stream.closed_early"] is True
+    assert span.status.status_code is StatusCode.UNSET  # neither a failure nor a fake OK
+    assert span.attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
+    assert "gen_ai.response.finish_reasons" not in span.attributes
+    output = json.loads(span.attributes["gen_ai.output.messages"])
+    assert output == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Hello"}],
+            "finish_reason": None,
+            "name": None,
+        }
+    ]
+    gc.collect()
+    assert len(telemetry.finished()) == 1  # ended once, not again
+
+
+def test_close_ends_the_span_early(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    next(stream)
+    stream.close()
+    span = traced.only_span()
+    assert span.attributes["litellm.stream.closed_early"] is True
+    stream.close()  # idempotent
+    del stream
+    gc.collect()
+    assert len(traced.finished()) == 1
+
+
+def test_close_after_exhaustion_is_not_early(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    list(stream)
+    stream.close()
+    assert "litellm.stream.closed_early" not in traced.only_span().attributes
+
+
+def test_with_block(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    with litellm.completion(
+        model=MODEL, messages=user_messages(), stream=True, **call_args
+    ) as stream:
+        first = next(iter(stream))
+        assert first.choices[0].delta is not None
+    span = traced.only_span()
+    assert span.attributes["litellm.stream.closed_early"] is True
+
+
+def test_exception_in_the_with_body_propagates_and_is_not_an_llm_error(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    with (
+        pytest.raises(KeyError),
+        litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args) as s,
+    ):
+        next(iter(s))
+        raise KeyError("user bug")
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.attributes["litellm.stream.closed_early"] is True
+
+
+async def test_aclose_ends_the_span_early(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = await litellm.acompletion(
+        model=MODEL, messages=user_messages(), stream=True, **call_args
+    )
+    await stream.__anext__()
+    await stream.aclose()
+    span = traced.only_span()
+    assert span.attributes["litellm.stream.closed_early"] is True
+    assert span.status.status_code is StatusCode.UNSET
+
+
+async def test_async_with_block(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = await litellm.acompletion(
+        model=MODEL, messages=user_messages(), stream=True, **call_args
+    )
+    async with stream:
+        async for _ in stream:
+            pass
+    assert "litellm.stream.closed_early" not in traced.only_span().attributes
+
+
+async def test_async_break_then_drop(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = await litellm.acompletion(
+        model=MODEL, messages=user_messages(), stream=True, **call_args
+    )
+    async for _ in stream:
+        break
+    del stream
+    gc.collect()
+    span = traced.only_span()
+    assert span.attributes["litellm.stream.closed_early"] is True
+
+
+def test_error_mid_stream(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = litellm.completion(
+        model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
+    )
+    received = []
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - LiteLLM's own class, checked below
+        for chunk in stream:
+            received.append(chunk)
+    assert isinstance(raised.value, litellm.exceptions.MidStreamFallbackError)
+    assert len(received) >= 1
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == type(raised.value).__qualname__
+    assert span.attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
+    assert [e.name for e in span.events] == ["exception"]
+    (point,) = traced.metric_points("gen_ai.client.operation.duration")
+    assert point.attributes["error.type"] == type(raised.value).__qualname__
+
+
+async def test_async_error_mid_stream(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = await litellm.acompletion(
+        model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
+    )
+    with pytest.raises(litellm.exceptions.MidStreamFallbackError):
+        async for _ in stream:
+            pass
+    assert traced.only_span().status.status_code is StatusCode.ERROR
+
+
+def test_usage_when_the_stream_carries_it(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    stream = litellm.completion(
+        model=MODEL,
+        messages=user_messages(),
+        stream=True,
+        stream_options={"include_usage": True},
+        **call_args,
+    )
+    list(stream)
+    attributes = traced.only_span().attributes
+    assert attributes["gen_ai.usage.input_tokens"] == 12
+    assert attributes["gen_ai.usage.output_tokens"] == 5
+    assert attributes["gen_ai.usage.cache_read.input_tokens"] == 4
+    assert attributes["litellm.response_cost"] > 0
+    points = {
+        p.attributes["gen_ai.token.type"]: p.sum
+        for p in traced.metric_points("gen_ai.client.token.usage")
+    }
+    assert points == {"input": 12, "output": 5}
+
+
+def test_request_stream_usage_opt_in(
+    instrument: Any, call_args: dict[str, Any], server: Any
+) -> None:
+    telemetry = instrument(request_stream_usage=True)
+    list(litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
+    request = [r for r in server.requests if r.path.endswith("/chat/completions")][-1]
+    assert request.body["stream_options"] == {"include_usage": True}
+    assert telemetry.only_span().attributes["gen_ai.usage.input_tokens"] == 12
+
+
+def test_request_stream_usage_leaves_explicit_stream_options_alone(
+    instrument: Any, call_args: dict[str, Any], server: Any
+) -> None:
+    instrument(request_stream_usage=True)
+    list(
+        litellm.completion(
+            model=MODEL,
+            messages=user_messages(),
+            stream=True,
+            stream_options={"include_usage": False},
+            **call_args,
+        )
+    )
+    request = [r for r in server.requests if r.path.endswith("/chat/completions")][-1]
+    assert request.body.get("stream_options") in (None, {"include_usage": False})
+
+
+def test_request_stream_usage_is_off_by_default(
+    traced: Telemetry, call_args: dict[str, Any], server: Any
+) -> None:
+    list(litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
+    request = [r for r in server.requests if r.path.endswith("/chat/completions")][-1]
+    assert "stream_options" not in request.body
+
+
+def test_tool_call_stream_is_reassembled(instrument: Any, call_args: dict[str, Any]) -> None:
+    telemetry = instrument(capture_content=True)
+    chunks = list(
+        litellm.completion(
+            model="openai/tool-model", messages=user_messages(), stream=True, **call_args
+        )
+    )
+    assert len(chunks) >= 4
+    span = telemetry.only_span()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_calls",)
+    assert json.loads(span.attributes["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {
+                    "type": "tool_call",
+                    "id": "call_weather_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                }
+            ],
+            "finish_reason": "tool_call",
+            "name": None,
+        }
+    ]
+
+
+def test_reasoning_stream(instrument: Any, call_args: dict[str, Any]) -> None:
+    telemetry = instrument(capture_content=True)
+    list(
+        litellm.completion(
+            model="openai/reasoning-model", messages=user_messages(), stream=True, **call_args
+        )
+    )
+    (message,) = json.loads(telemetry.only_span().attributes["gen_ai.output.messages"])
+    assert message["parts"] == [
+        {"type": "reasoning", "content": "Thinking hard"},
+        {"type": "text", "content": "Hello from loopback"},
+    ]
+
+
+def test_stream_metrics_and_their_absence_for_plain_calls(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    litellm.completion(model=MODEL, messages=user_messages(), **call_args)
+    assert traced.metric_points("gen_ai.client.operation.time_to_first_chunk") == []
+    assert traced.metric_points("gen_ai.client.operation.time_per_output_chunk") == []
+
+    chunks = list(
+        litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+    )
+    (first,) = traced.metric_points("gen_ai.client.operation.time_to_first_chunk")
+    assert first.count == 1
+    assert first.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    (per_chunk,) = traced.metric_points("gen_ai.client.operation.time_per_output_chunk")
+    assert per_chunk.count == len(chunks) - 1
+    durations = traced.metric_points("gen_ai.client.operation.duration")
+    assert sum(p.count for p in durations) == 2
+    buckets = traced.metric("gen_ai.client.operation.time_to_first_chunk")
+    assert tuple(buckets.data.data_points[0].explicit_bounds)[:3] == (0.01, 0.02, 0.04)
+
+
+def test_duration_is_measured_to_the_end_of_the_stream(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    list(
+        litellm.completion(
+            model="openai/slow-stream", messages=user_messages(), stream=True, **call_args
+        )
+    )
+    span = traced.only_span()
+    seconds = (span.end_time - span.start_time) / 1e9
+    assert seconds >= 0.2  # the slow stream sleeps 50 ms between its chunks
+    (point,) = traced.metric_points("gen_ai.client.operation.duration")
+    assert point.sum >= 0.2
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] < seconds
+
+
+def test_no_context_stays_attached_between_chunks(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    tracer = traced.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("consumer") as consumer:
+        stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
+        assert trace.get_current_span() is consumer
+        for _ in stream:
+            assert trace.get_current_span() is consumer
+    spans = {s.name: s for s in traced.finished()}
+    assert spans["chat gpt-4o-mini"].parent.span_id == consumer.get_span_context().span_id
+
+
+async def test_50_concurrent_async_streams(
+    traced: Telemetry, call_args: dict[str, Any], caplog: Any
+) -> None:
+    tracer = traced.tracer_provider.get_tracer("app")
+
+    async def consume(index: int) -> str:
+        with tracer.start_as_current_span(f"consumer-{index}"):
+            stream = await litellm.acompletion(
+                model="openai/slow-stream",
+                messages=user_messages(f"q{index}"),
+                stream=True,
+                **call_args,
+            )
+            pieces = []
+            async for chunk in stream:
+                pieces.append(chunk.choices[0].delta.content or "")
+                await asyncio.sleep(0)
+            return "".join(pieces)
+
+    with caplog.at_level(logging.ERROR):
+        texts = await asyncio.gather(*(consume(i) for i in range(50)))
+    assert texts == ["Hello from loopback"] * 50
+    assert "Failed to detach context" not in caplog.text
+    spans = traced.finished()
+    consumers = {s.context.span_id: s for s in spans if s.name.startswith("consumer-")}
+    ours = [s for s in spans if s.name == "chat slow-stream"]
+    assert len(ours) == 50
+    assert {s.parent.span_id for s in ours} == set(consumers)
+    assert len({s.attributes["gen_ai.response.id"] for s in ours}) == 50
+    for span in ours:
+        assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+        assert "litellm.stream.closed_early" not in span.attributes
+
+
+def test_mock_response_stream(traced: Telemetry) -> None:
+    stream = litellm.completion(
+        model=MODEL, messages=user_messages(), mock_response="hello there friend", stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+    assert text == "hello there friend"
+    span = traced.only_span()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert not [key for key in span.attributes if key.startswith("gen_ai.usage.")]
+
+
+def test_a_bug_in_chunk_handling_never_reaches_the_loop(
+    traced: Telemetry, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from litellm_otel._streams import ChatStreamState
+
+    def broken(self: Any, chunk: Any, invocation: Any) -> None:
+        raise RuntimeError("chunk bug")
+
+    monkeypatch.setattr(ChatStreamState, "process", broken)
+    with caplog.at_level(logging.WARNING, logger="litellm_otel"):
+        text = "".join(
+            chunk.choices[0].delta.content or ""
+            for chunk in litellm.completion(
+                model=MODEL, messages=user_messages(), stream=True, **call_args
+            )
+        )
+    assert text == "Hello from loopback"
+    assert len(traced.finished()) == 1
+    assert len([r for r in caplog.records if "stream chunk" in r.getMessage()]) == 1
+
+
+@pytest.mark.slow
+def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
+    """With content capture off, what we keep per stream does not grow with its length."""
+    import tracemalloc
+
+    from litellm.types.utils import ModelResponseStream
+
+    from litellm_otel._streams import SyncChatStream
+
+    chunks = [
+        ModelResponseStream(
+            id="chatcmpl-big",
+            model="gpt-4o-mini",
+            choices=[{"index": 0, "delta": {"content": f"piece {i}"}}],
+        )
+        for i in range(4)
+    ]
+
+    class Source:
+        def __init__(self, count: int) -> None:
+            self.count = count
+
+        def __iter__(self) -> Any:
+            return (chunks[i % 4] for i in range(self.count))
+
+        def close(self) -> None:
+            pass
+
+    def ours(snapshot: Any) -> int:
+        filters = [
+            tracemalloc.Filter(True, "*/litellm_otel/*"),
+            tracemalloc.Filter(True, "*/opentelemetry/util/genai/*"),
+        ]
+        return sum(stat.size for stat in snapshot.filter_traces(filters).statistics("filename"))
+
+    tracemalloc.start()
+    try:
+        stream = SyncChatStream(Source(100_000), _invocation(traced), capture_content=False)
+        iterator = iter(stream)
+        for _ in range(1_000):
+            next(iterator)
+        after_1k = ours(tracemalloc.take_snapshot())
+        count = 1_000 + sum(1 for _ in iterator)
+        after_100k = ours(tracemalloc.take_snapshot())
+    finally:
+        tracemalloc.stop()
+    assert count == 100_000
+    assert after_100k - after_1k < 4_096, (after_1k, after_100k)
+    assert len(traced.finished()) == 1
