@@ -26,9 +26,10 @@ os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import io
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +40,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode, Tracer
+from opentelemetry.trace import NoOpTracer, StatusCode, Tracer
+from tests.loopback_server import LoopbackLLMServer
 
 from litellm_otel import LiteLLMInstrumentor
-from tests.loopback_server import LoopbackLLMServer
 
 SERVICE_NAME = "litellm-otel-demo"
 # Not a secret: the loopback server accepts anything. The demo's test checks it never leaks.
@@ -168,7 +169,9 @@ def get_weather(city: str) -> str:
     return json.dumps({"city": city, "forecast": "sunny", "temperature_c": 21})
 
 
-def run_agent(tracer: Tracer, server: LoopbackLLMServer) -> None:
+def run_agent(
+    tracer: Tracer, server: LoopbackLLMServer, say: Callable[[str], None] = print
+) -> None:
     """One agent turn: tool call, tool run, streamed answer, an embedding, a failed call.
 
     The ``agent.run`` and ``tool get_weather`` spans are the application's own; the
@@ -188,7 +191,7 @@ def run_agent(tracer: Tracer, server: LoopbackLLMServer) -> None:
         )
         tool_call = response.choices[0].message.tool_calls[0]
         arguments = json.loads(tool_call.function.arguments)
-        print(f"  model asked for tool: {tool_call.function.name}({arguments})")
+        say(f"  model asked for tool: {tool_call.function.name}({arguments})")
 
         with tracer.start_as_current_span("tool get_weather") as tool_span:
             tool_span.set_attribute("gen_ai.tool.name", tool_call.function.name)
@@ -218,19 +221,28 @@ def run_agent(tracer: Tracer, server: LoopbackLLMServer) -> None:
             stream_options={"include_usage": True},
             **call_args,
         )
-        print(f"  streamed answer: {collect_text(stream)!r}")
+        say(f"  streamed answer: {collect_text(stream)!r}")
 
         embedding = litellm.embedding(
             model="openai/text-embedding-3-small",
             input=["umbrella", "sunny in Paris"],
             **call_args,
         )
-        print(f"  embedded {len(embedding.data)} texts")
+        say(f"  embedded {len(embedding.data)} texts")
 
         try:
             litellm.completion(model="openai/error-429", messages=messages, **call_args)
         except litellm.RateLimitError as error:
-            print(f"  error-429 failed as expected: {type(error).__name__}")
+            say(f"  error-429 failed as expected: {type(error).__name__}")
+
+
+def warm_up(server: LoopbackLLMServer) -> None:
+    """Run the agent once, untraced and silent, to pay LiteLLM's lazy imports up front.
+
+    LiteLLM imports provider, tool-calling and error-mapping code on first use (about a
+    second); without this the first run's spans would show that one-off cost.
+    """
+    run_agent(NoOpTracer(), server, say=lambda _: None)
 
 
 def collect_text(stream: Iterable[Any]) -> str:
@@ -391,6 +403,7 @@ def run_demo(telemetry: Telemetry) -> None:
         "meter_provider": telemetry.meter_provider,
     }
     try:
+        warm_up(server)
         heading("Run 1: content capture OFF (default) — no prompt or completion text is recorded")
         instrumentor.instrument(**providers, capture_content=False)
         run_agent(tracer, server)
@@ -426,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_MISSING_EXPORTER
     quiet_litellm()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # The tree is drawn with box characters; a non-UTF-8 console gets "?" instead.
+        sys.stdout.reconfigure(errors="replace")
     try:
         run_demo(telemetry)
     finally:
