@@ -259,7 +259,7 @@ def collect_text(stream: Iterable[Any]) -> str:
 
 
 class Style:
-    """ANSI colours only for a terminal that asked for none of ``NO_COLOR``."""
+    """ANSI colours on a terminal only (unless ``NO_COLOR`` is set); pipes get plain text."""
 
     def __init__(self) -> None:
         self.enabled = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -315,30 +315,34 @@ def children_by_parent(spans: Sequence[ReadableSpan]) -> dict[int | None, list[R
 
 
 def print_span(
-    span: ReadableSpan, tree: dict[int | None, list[ReadableSpan]], prefix: str, last: bool
+    span: ReadableSpan, tree: dict[int | None, list[ReadableSpan]], lead: str, indent: str
 ) -> None:
-    """One span line, its key attributes, then its children, drawn as a tree."""
-    is_root = prefix == "" and span.parent is None
-    branch = "" if is_root else ("└── " if last else "├── ")
+    """One span line, its key attributes, then its children, drawn as a tree.
+
+    ``lead`` is drawn before the span's name, ``indent`` before every line below it.
+    """
     duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-    label = f"{prefix}{branch}{span.name}"
-    print(f"{label:<44} {duration_ms:8.1f} ms  {status_of(span)}")
-    below = prefix if is_root else prefix + ("    " if last else "│   ")
+    print(f"{lead + span.name:<44} {duration_ms:8.1f} ms  {status_of(span)}")
     children = tree.get(span.context.span_id, [])
     rail = "│   " if children else "    "
     attributes = span.attributes or {}
     for key in SHOWN_ATTRIBUTES:
         if key in attributes:
-            print(STYLE.dim(f"{below}{rail}  {key} = {format_value(attributes[key])}"))
+            print(STYLE.dim(f"{indent}{rail}  {key} = {format_value(attributes[key])}"))
     for index, child in enumerate(children):
-        print_span(child, tree, below, index == len(children) - 1)
+        last = index == len(children) - 1
+        print_span(
+            child,
+            tree,
+            indent + ("└── " if last else "├── "),
+            indent + ("    " if last else "│   "),
+        )
 
 
 def print_trace_tree(spans: Sequence[ReadableSpan]) -> None:
     tree = children_by_parent(spans)
-    roots = tree.get(None, [])
-    for index, root in enumerate(roots):
-        print_span(root, tree, "", index == len(roots) - 1)
+    for root in tree.get(None, []):
+        print_span(root, tree, "", "")
 
 
 def series_label(attributes: dict[str, Any]) -> str:
@@ -384,7 +388,7 @@ def report_run(telemetry: Telemetry) -> None:
     if telemetry.spans is None:
         telemetry.tracer_provider.force_flush()
         telemetry.meter_provider.force_flush()
-        print(f"\nSpans of this run were sent to {telemetry.otlp_url}/v1/traces")
+        print(f"\nSpans of this run were exported over OTLP to {telemetry.otlp_url}/v1/traces")
         return
     print("\nSpans of this run:")
     print_trace_tree(telemetry.spans.get_finished_spans())
@@ -419,7 +423,7 @@ def run_demo(telemetry: Telemetry) -> None:
         heading("Metrics of both runs (count and sum per attribute set)")
         print_metric_summary(telemetry.metrics)
         if telemetry.otlp_url is not None:
-            print(f"\nMetrics were also sent to {telemetry.otlp_url}/v1/metrics")
+            print(f"\nMetrics were also exported over OTLP to {telemetry.otlp_url}/v1/metrics")
     finally:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
@@ -431,10 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     otlp_url = args.otlp.rstrip("/") if args.otlp else None
     try:
         telemetry = setup_telemetry(otlp_url)
-    except ImportError:
+    except ImportError as error:
         print(
-            "--otlp needs the OTLP/HTTP exporter: "
-            "pip install opentelemetry-exporter-otlp-proto-http",
+            f"--otlp needs the OTLP/HTTP exporter ({error}); install it with:\n"
+            "    pip install opentelemetry-exporter-otlp-proto-http",
             file=sys.stderr,
         )
         return EXIT_MISSING_EXPORTER
