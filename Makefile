@@ -10,7 +10,14 @@ STAMP  := $(VENV)/.installed-test
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint setup clean
+# The oldest LiteLLM we support (the lower bound of the `instruments` extra), tested in its
+# own virtual environment so a change that only works on new releases fails CI.
+OLDEST_LITELLM ?= 1.72.0
+OLDEST_VENV    ?= .venv-oldest
+OLDEST_PY      := $(OLDEST_VENV)/bin/python
+OLDEST_STAMP   := $(OLDEST_VENV)/.installed-$(OLDEST_LITELLM)
+
+.PHONY: demo test test-oldest lint setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +33,18 @@ demo: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+$(OLDEST_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_PY) -m pip install --quiet --upgrade pip
+	$(OLDEST_PY) -m pip install --quiet -e '.[test]' 'litellm[proxy]==$(OLDEST_LITELLM)'
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples
 	$(PY) -m ruff format --check src tests examples
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) $(OLDEST_VENV) .pytest_cache .ruff_cache build dist

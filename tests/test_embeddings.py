@@ -62,8 +62,9 @@ def test_embedding_vectors_and_input_are_never_recorded(
 
 
 def test_embedding_error(traced: Telemetry, call_args: dict[str, Any]) -> None:
-    with pytest.raises(litellm.InternalServerError):
-        litellm.embedding(model="openai/error-500", input=["a"], **call_args)
+    with pytest.raises(litellm.RateLimitError):
+        litellm.embedding(model="openai/error-429", input=["a"], **call_args)
     span = traced.only_span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == "InternalServerError"
+    assert span.attributes["error.type"] == "RateLimitError"
+    assert span.attributes["http.response.status_code"] == 429

@@ -89,10 +89,10 @@ def test_metric_attributes_are_bounded(
 def test_failed_call_duration_has_error_type_and_no_tokens(
     traced: Telemetry, call_args: dict[str, Any]
 ) -> None:
-    with pytest.raises(litellm.InternalServerError):
-        litellm.completion(model="openai/error-500", messages=user_messages(), **call_args)
+    with pytest.raises(litellm.AuthenticationError):
+        litellm.completion(model="openai/error-401", messages=user_messages(), **call_args)
     (point,) = traced.metric_points("gen_ai.client.operation.duration")
-    assert point.attributes["error.type"] == "InternalServerError"
+    assert point.attributes["error.type"] == "AuthenticationError"
     assert traced.metric_points("gen_ai.client.token.usage") == []
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import logging
 from typing import Any
 
 import litellm
+import openai
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
@@ -16,6 +18,13 @@ from opentelemetry.trace import StatusCode
 from tests.conftest import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
+# The model the loopback server answers with. Older LiteLLM releases stamp stream chunks with
+# the requested model and keep no record of the provider's, so that is all there is to see.
+PROVIDER_MODEL = (
+    "gpt-4o-mini-2024-07-18"
+    if "provider_response_model" in inspect.getsource(litellm.litellm_core_utils.streaming_handler)
+    else "gpt-4o-mini"
+)
 
 
 def chunk_view(chunk: Any) -> tuple[Any, ...]:
@@ -31,7 +40,8 @@ def test_sync_stream_full_consumption(
     stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
     assert isinstance(stream, litellm.CustomStreamWrapper)
     assert traced.finished() == []  # the span is still open while the stream is unread
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
 
     assert text == "Hello from loopback"
     span = traced.only_span()
@@ -39,8 +49,8 @@ def test_sync_stream_full_consumption(
     assert span.status.status_code is StatusCode.UNSET
     attributes = span.attributes
     assert attributes["gen_ai.request.stream"] is True
-    assert attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
-    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.response.id"] == chunks[0].id
+    assert attributes["gen_ai.response.model"] == PROVIDER_MODEL
     assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert attributes["gen_ai.response.time_to_first_chunk"] > 0
     assert "litellm.stream.closed_early" not in attributes
@@ -112,7 +122,9 @@ def test_break_then_del_exports_exactly_one_span(
 ) -> None:
     telemetry = instrument(capture_content=True)
     stream = litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args)
-    for index, _ in enumerate(stream):
+    seen = []
+    for index, chunk in enumerate(stream):
+        seen.append(chunk)
         if index == 1:
             break
     assert telemetry.finished() == []
@@ -122,13 +134,15 @@ def test_break_then_del_exports_exactly_one_span(
     span = telemetry.only_span()
     assert span.attributes["litellm.stream.closed_early"] is True
     assert span.status.status_code is StatusCode.UNSET  # neither a failure nor a fake OK
-    assert span.attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
+    assert span.attributes["gen_ai.response.id"] == seen[0].id
     assert "gen_ai.response.finish_reasons" not in span.attributes
     output = json.loads(span.attributes["gen_ai.output.messages"])
+    received_text = "".join(chunk.choices[0].delta.content or "" for chunk in seen)
+    assert received_text in ("Hello", "Hello from")  # LiteLLM versions batch the first deltas
     assert output == [
         {
             "role": "assistant",
-            "parts": [{"type": "text", "content": "Hello"}],
+            "parts": [{"type": "text", "content": received_text}],
             "finish_reason": None,
             "name": None,
         }
@@ -180,6 +194,10 @@ def test_exception_in_the_with_body_propagates_and_is_not_an_llm_error(
     assert span.attributes["litellm.stream.closed_early"] is True
 
 
+@pytest.mark.skipif(
+    not hasattr(litellm.CustomStreamWrapper, "aclose"),
+    reason="this LiteLLM release's stream has no aclose() (added in later releases)",
+)
 async def test_aclose_ends_the_span_early(traced: Telemetry, call_args: dict[str, Any]) -> None:
     stream = await litellm.acompletion(
         model=MODEL, messages=user_messages(), stream=True, **call_args
@@ -218,15 +236,16 @@ def test_error_mid_stream(traced: Telemetry, call_args: dict[str, Any]) -> None:
         model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
     )
     received = []
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(openai.APIError) as raised:
         for chunk in stream:
             received.append(chunk)
-    assert isinstance(raised.value, litellm.exceptions.MidStreamFallbackError)
+    # recent LiteLLM raises MidStreamFallbackError, older releases APIConnectionError
+    assert type(raised.value).__name__ in ("MidStreamFallbackError", "APIConnectionError")
     assert len(received) >= 1
     span = traced.only_span()
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == type(raised.value).__qualname__
-    assert span.attributes["gen_ai.response.id"].startswith("chatcmpl-loopback-")
+    assert span.attributes["gen_ai.response.id"] == received[0].id
     assert [e.name for e in span.events] == ["exception"]
     (point,) = traced.metric_points("gen_ai.client.operation.duration")
     assert point.attributes["error.type"] == type(raised.value).__qualname__
@@ -236,10 +255,12 @@ async def test_async_error_mid_stream(traced: Telemetry, call_args: dict[str, An
     stream = await litellm.acompletion(
         model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
     )
-    with pytest.raises(litellm.exceptions.MidStreamFallbackError):
+    with pytest.raises(openai.APIError) as raised:
         async for _ in stream:
             pass
-    assert traced.only_span().status.status_code is StatusCode.ERROR
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == type(raised.value).__qualname__
 
 
 def test_usage_when_the_stream_carries_it(traced: Telemetry, call_args: dict[str, Any]) -> None:
@@ -250,12 +271,17 @@ def test_usage_when_the_stream_carries_it(traced: Telemetry, call_args: dict[str
         stream_options={"include_usage": True},
         **call_args,
     )
-    list(stream)
+    chunks = list(stream)
     attributes = traced.only_span().attributes
     assert attributes["gen_ai.usage.input_tokens"] == 12
     assert attributes["gen_ai.usage.output_tokens"] == 5
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == 4
-    assert attributes["litellm.response_cost"] > 0
+    (usage,) = [c.usage for c in chunks if getattr(c, "usage", None) is not None]
+    if getattr(usage, "cost", None) is not None:  # LiteLLM puts its cost on the usage chunk
+        assert attributes["litellm.response_cost"] == usage.cost
+        assert usage.cost > 0
+    else:  # releases that do not: no cost rather than a guessed one
+        assert "litellm.response_cost" not in attributes
     points = {
         p.attributes["gen_ai.token.type"]: p.sum
         for p in traced.metric_points("gen_ai.client.token.usage")
@@ -351,7 +377,7 @@ def test_stream_metrics_and_their_absence_for_plain_calls(
     )
     (first,) = traced.metric_points("gen_ai.client.operation.time_to_first_chunk")
     assert first.count == 1
-    assert first.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert first.attributes["gen_ai.response.model"] == PROVIDER_MODEL
     (per_chunk,) = traced.metric_points("gen_ai.client.operation.time_per_output_chunk")
     assert per_chunk.count == len(chunks) - 1
     durations = traced.metric_points("gen_ai.client.operation.duration")
