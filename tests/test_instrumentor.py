@@ -8,14 +8,17 @@ from typing import Any
 import litellm
 import wrapt
 
-from litellm_otel import WRAPPED_FUNCTIONS, LiteLLMInstrumentor
+from litellm_otel import LiteLLMInstrumentor
+from litellm_otel._operations import SURFACES as WRAPPED_FUNCTIONS
 from tests.conftest import Telemetry, user_messages
 
 
 def test_uninstrument_restores_originals_and_emits_nothing(instrument: Any) -> None:
-    originals = {name: getattr(litellm, name) for name in WRAPPED_FUNCTIONS}
+    originals = {
+        name: getattr(litellm, name) for name in WRAPPED_FUNCTIONS if hasattr(litellm, name)
+    }
     telemetry = instrument()
-    for name in WRAPPED_FUNCTIONS:
+    for name in originals:
         assert isinstance(getattr(litellm, name), wrapt.FunctionWrapper), name
     LiteLLMInstrumentor().uninstrument()
     for name, original in originals.items():

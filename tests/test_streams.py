@@ -89,7 +89,8 @@ def test_chunks_identical_to_an_uninstrumented_run(
 
 
 def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
-    from litellm_otel._streams import SyncChatStream
+    from litellm_otel._operations.chat import ChatStreamState
+    from litellm_otel._streams import SyncStream
 
     chunks = [object(), object(), object()]
 
@@ -101,7 +102,7 @@ def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
             pass
 
     invocation = _invocation(traced)
-    proxy = SyncChatStream(Source(), invocation, capture_content=False)
+    proxy = SyncStream(Source(), invocation, ChatStreamState(False), invocation.context)
     assert [c for c in proxy] == chunks  # the very same objects, in order
     assert len(traced.finished()) == 1
 
@@ -463,7 +464,7 @@ def test_mock_response_stream(traced: Telemetry) -> None:
 def test_a_bug_in_chunk_handling_never_reaches_the_loop(
     traced: Telemetry, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from litellm_otel._streams import ChatStreamState
+    from litellm_otel._operations.chat import ChatStreamState
 
     def broken(self: Any, chunk: Any, invocation: Any) -> None:
         raise RuntimeError("chunk bug")
@@ -488,7 +489,8 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
 
     from litellm.types.utils import ModelResponseStream
 
-    from litellm_otel._streams import SyncChatStream
+    from litellm_otel._operations.chat import ChatStreamState
+    from litellm_otel._streams import SyncStream
 
     chunks = [
         ModelResponseStream(
@@ -518,7 +520,9 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
 
     tracemalloc.start()
     try:
-        stream = SyncChatStream(Source(100_000), _invocation(traced), capture_content=False)
+        invocation = _invocation(traced)
+        state = ChatStreamState(capture_content=False)
+        stream = SyncStream(Source(100_000), invocation, state, invocation.context)
         iterator = iter(stream)
         for _ in range(1_000):
             next(iterator)

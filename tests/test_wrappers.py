@@ -115,15 +115,19 @@ def test_suppress_instrumentation_gives_no_span(traced: Telemetry) -> None:
 
 
 def test_a_failing_attribute_extractor_does_not_break_the_call(
-    traced: Telemetry, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
+    instrument: Any, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from litellm_otel._operations import chat
+    import dataclasses
+
+    from litellm_otel import _operations
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("extractor bug")
 
-    monkeypatch.setattr(chat, "apply_request", broken)
-    monkeypatch.setattr(chat, "apply_response", broken)
+    surface, is_async = _operations.SURFACES["completion"]
+    broken_surface = dataclasses.replace(surface, apply_request=broken, apply_response=broken)
+    monkeypatch.setitem(_operations.SURFACES, "completion", (broken_surface, is_async))
+    traced = instrument()
     with caplog.at_level("WARNING", logger="litellm_otel"):
         first = litellm.completion(model=MODEL, messages=user_messages(), **call_args)
         second = litellm.completion(model=MODEL, messages=user_messages(), **call_args)

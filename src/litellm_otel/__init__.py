@@ -16,6 +16,14 @@ Options (keyword arguments of ``instrument()``; environment variables in bracket
 * ``request_stream_usage`` [``OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE``]: add
   ``stream_options={"include_usage": True}`` to streamed chat calls that set no
   ``stream_options``, so streams report token usage.
+* ``suppress_nested_llm_spans`` [``OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS``]:
+  ``True`` (default) keeps provider-SDK instrumentations (OpenAI SDK & co.) from adding a
+  second GenAI span under ours; HTTP client spans are kept either way.
+
+What is wrapped: every function in :data:`litellm_otel._operations.SURFACES` (chat, text
+completion, Responses, embeddings, images, audio, rerank, moderation, each sync and async),
+the ``litellm.Router`` methods in :data:`litellm_otel._router.ROUTER_METHODS`, and a LiteLLM
+callback that traces calls made through references bound before ``instrument()``.
 """
 
 from __future__ import annotations
@@ -26,30 +34,32 @@ from contextlib import contextmanager
 from typing import Any
 
 import wrapt
+from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.util.genai.handler import TelemetryHandler
 
+from litellm_otel import _callbacks
 from litellm_otel._config import Options
-from litellm_otel._wrappers import ArgumentBinder, Operation, Tracer, make_wrapper
+from litellm_otel._failsafe import report_failure
+from litellm_otel._operations import SURFACES
+from litellm_otel._router import ROUTER_METHODS, make_router_wrapper
+from litellm_otel._wrappers import ArgumentBinder, Tracer, make_wrapper
 from litellm_otel.package import _instruments
 from litellm_otel.version import __version__
 
 __all__ = ["LiteLLMInstrumentor", "__version__"]
 
-# The public names users call, and how each maps onto an invocation.
-WRAPPED_FUNCTIONS: dict[str, Operation] = {
-    "completion": Operation("chat", is_async=False),
-    "acompletion": Operation("chat", is_async=True),
-    "embedding": Operation("embeddings", is_async=False),
-    "aembedding": Operation("embeddings", is_async=True),
-}
+_SCOPE = "litellm_otel"
 
 
 class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments LiteLLM's public call functions with GenAI spans and metrics."""
+
+    _callback: Any = None
+    _wrapped: tuple[str, ...] = ()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -58,20 +68,44 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         import litellm
 
         options = Options.from_kwargs(kwargs)
-        handler = _make_handler(options, kwargs)
-        tracer = Tracer(handler, options)
-        for name, operation in WRAPPED_FUNCTIONS.items():
+        tracer = Tracer(_make_handler(options, kwargs), options)
+        wrapped: list[str] = []
+        for name, (surface, is_async) in SURFACES.items():
             original = getattr(litellm, name, None)
-            if original is None:
+            if original is None:  # not in this LiteLLM release
                 continue
-            wrapper = make_wrapper(tracer, operation, ArgumentBinder(original))
+            wrapper = make_wrapper(tracer, surface, is_async, ArgumentBinder(original))
             wrapt.wrap_function_wrapper(litellm, name, wrapper)
+            wrapped.append(name)
+        self._wrapped = tuple(wrapped)
+
+        router_tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
+        router = getattr(litellm, "Router", None)
+        for name, (operation, is_async) in ROUTER_METHODS.items():
+            if router is not None and hasattr(router, name):
+                wrapt.wrap_function_wrapper(
+                    router, name, make_router_wrapper(router_tracer, operation, is_async)
+                )
+        try:
+            self._callback = _callbacks.make_callback(tracer)
+            _callbacks.register(litellm, self._callback)
+        except Exception:
+            report_failure("registering the LiteLLM callback for early-bound calls")
+            self._callback = None
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
 
-        for name in WRAPPED_FUNCTIONS:
+        for name in self._wrapped:
             unwrap(litellm, name)
+        self._wrapped = ()
+        router = getattr(litellm, "Router", None)
+        for name in ROUTER_METHODS:
+            if router is not None and hasattr(router, name):
+                unwrap(router, name)
+        if self._callback is not None:
+            _callbacks.unregister(litellm, self._callback)
+            self._callback = None
 
 
 def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
@@ -80,7 +114,7 @@ def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
-            instrumentation_scope_name="litellm_otel",
+            instrumentation_scope_name=_SCOPE,
             instrumentation_scope_version=__version__,
         )
     # util-genai reads the capture mode only from the environment and knows only the mode

@@ -24,3 +24,9 @@ LITELLM_STREAM_CLOSED_EARLY: Final = "litellm.stream.closed_early"
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+
+# rerank: how many documents were sent and how many results were asked for.
+LITELLM_RERANK_DOCUMENT_COUNT: Final = "litellm.rerank.document_count"
+LITELLM_RERANK_TOP_N: Final = "litellm.rerank.top_n"
+# moderation: true when any input was flagged.
+LITELLM_MODERATION_FLAGGED: Final = "litellm.moderation.flagged"

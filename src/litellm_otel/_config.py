@@ -18,6 +18,7 @@ _logger = logging.getLogger(__name__)
 
 CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 REQUEST_STREAM_USAGE_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE"
+SUPPRESS_NESTED_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS"
 
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off", ""})
@@ -73,6 +74,7 @@ class Options:
 
     capture_mode: ContentCapturingMode = ContentCapturingMode.NO_CONTENT
     request_stream_usage: bool = False
+    suppress_nested_llm_spans: bool = True
 
     @property
     def capture_content(self) -> bool:
@@ -87,11 +89,20 @@ class Options:
             )
         else:
             capture_mode = parse_capture_mode(capture, source="instrument(capture_content=...)")
-        stream_usage = kwargs.get("request_stream_usage")
-        if stream_usage is None:
-            stream_usage = parse_flag(
-                os.environ.get(REQUEST_STREAM_USAGE_ENV, ""), source=REQUEST_STREAM_USAGE_ENV
-            )
-        else:
-            stream_usage = parse_flag(stream_usage, source="instrument(request_stream_usage=...)")
-        return cls(capture_mode=capture_mode, request_stream_usage=stream_usage)
+        stream_usage = _flag(
+            kwargs, "request_stream_usage", REQUEST_STREAM_USAGE_ENV, default=False
+        )
+        return cls(
+            capture_mode=capture_mode,
+            request_stream_usage=stream_usage,
+            suppress_nested_llm_spans=_flag(
+                kwargs, "suppress_nested_llm_spans", SUPPRESS_NESTED_ENV, default=True
+            ),
+        )
+
+
+def _flag(kwargs: dict[str, object], name: str, env: str, *, default: bool) -> bool:
+    value = kwargs.get(name)
+    if value is None:
+        return parse_flag(os.environ.get(env, ""), source=env, default=default)
+    return parse_flag(value, source=f"instrument({name}=...)", default=default)

@@ -1,14 +1,22 @@
 """The wrappers around LiteLLM's public functions and the one-span-per-call guard.
 
 Data path of one call: bind the arguments by LiteLLM's signature → resolve provider and
-server once per model (cached) → start the util-genai invocation (its span is current
-while LiteLLM runs, so HTTP client spans nest under it) → call LiteLLM → map the response,
-or hand a stream to a proxy that ends the span later → util-genai emits span and metrics.
+server once per model (cached) → start the util-genai invocation → make its span current
+while LiteLLM runs (so HTTP client spans nest under it and a ``traceparent`` reaches the
+provider) → call LiteLLM → map the response, or hand a stream to a proxy that ends the span
+later → util-genai emits span and metrics.
 
 LiteLLM calls its own public functions internally (``acompletion`` runs ``completion`` in
-an executor with the context copied; dispatchers sit in front of ``litellm.main``). A
-context variable marks "inside a call we already trace", so the inner call passes
-straight through and the caller sees exactly one span, whatever path LiteLLM takes.
+an executor with the context copied; dispatchers sit in front of ``litellm.main``;
+``completion_with_retries`` calls ``completion``). A context variable marks "inside a call
+we already trace", so the inner call passes straight through and the caller sees exactly
+one span, whatever path LiteLLM takes.
+
+Nested LLM SDK instrumentations (the OpenAI SDK under the contrib, Traceloop or
+OpenInference instrumentation) would add a second GenAI span for the same call. The context
+we make current carries the markers they honour: util-genai's own "inference in progress"
+value (contrib instrumentations built on util-genai fold into our span) and Traceloop's
+``suppress_language_model_instrumentation`` key. HTTP client spans are unaffected.
 """
 
 from __future__ import annotations
@@ -16,23 +24,32 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.context import Context, attach, detach, set_value
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.util.genai.handler import TelemetryHandler
-from opentelemetry.util.genai.invocation import EmbeddingInvocation, InferenceInvocation
+from opentelemetry.util.genai.invocation import (
+    CLIENT_EMBEDDING_CONTEXT_KEY,
+    CLIENT_INFERENCE_CONTEXT_KEY,
+    EmbeddingInvocation,
+    InferenceInvocation,
+)
 
 from litellm_otel import _attributes as attrs
+from litellm_otel import _router
 from litellm_otel._config import Options
 from litellm_otel._failsafe import report_failure
-from litellm_otel._operations import chat, embeddings
+from litellm_otel._operations import Surface
 from litellm_otel._operations.common import error_of, record_exception
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
-from litellm_otel._streams import AsyncChatStream, SyncChatStream
+from litellm_otel._streams import AsyncStream, SyncStream
 
 # True while a call we trace is running in this context (thread or task).
-_IN_TRACED_CALL: ContextVar[bool] = ContextVar("litellm_otel_in_traced_call", default=False)
+IN_TRACED_CALL: ContextVar[bool] = ContextVar("litellm_otel_in_traced_call", default=False)
+
+# Traceloop's instrumentations skip their LLM spans when this context key is set.
+TRACELOOP_SUPPRESS_KEY = "suppress_language_model_instrumentation"
 
 Invocation = InferenceInvocation | EmbeddingInvocation
 
@@ -62,22 +79,13 @@ class ArgumentBinder:
         return params
 
 
-@dataclass(frozen=True)
-class Operation:
-    """How one LiteLLM function maps onto an invocation."""
-
-    kind: str  # "chat" or "embeddings"
-    is_async: bool
-
-
 class Tracer:
-    """Everything a wrapper needs, built once per ``instrument()``."""
+    """Everything the wrappers and the callback path need, built once per ``instrument()``."""
 
     def __init__(self, handler: TelemetryHandler, options: Options) -> None:
         self.handler = handler
         self.options = options
         self.providers = ProviderResolver()
-        self.stream_types: tuple[type, ...] = _litellm_stream_types()
 
     def capture_content(self, invocation: Invocation) -> bool:
         """Content work only when it is asked for and the span will be exported."""
@@ -90,15 +98,20 @@ class Tracer:
             params.get("api_base") or params.get("base_url"),
         )
 
-    def start(self, operation: Operation, params: Mapping[str, Any]) -> Invocation:
+    def start(
+        self, surface: Surface, params: Mapping[str, Any], context: Context | None = None
+    ) -> Invocation:
+        """Start the span (not made current: the caller decides) and record the request."""
         target = self.target(params)
         invocation: Invocation
-        if operation.kind == "embeddings":
+        if surface.embedding:
             invocation = self.handler.embedding(
                 target.provider_name,
                 request_model=target.request_model,
                 server_address=target.server_address,
                 server_port=target.server_port,
+                context=context,
+                _attach_to_context=False,
             )
         else:
             invocation = self.handler.inference(
@@ -106,6 +119,9 @@ class Tracer:
                 request_model=target.request_model,
                 server_address=target.server_address,
                 server_port=target.server_port,
+                operation_name=surface.operation_name,
+                context=context,
+                _attach_to_context=False,
             )
         try:
             extra = invocation.attributes
@@ -114,39 +130,53 @@ class Tracer:
             raw_model = params.get("model")
             if isinstance(raw_model, str) and raw_model != target.request_model:
                 extra[attrs.LITELLM_REQUEST_MODEL] = raw_model
-            if isinstance(invocation, EmbeddingInvocation):
-                embeddings.apply_request(invocation, params)
-            else:
-                chat.apply_request(invocation, params, self.capture_content(invocation))
+            surface.apply_request(invocation, params, self.capture_content(invocation))
         except Exception:
             report_failure("reading the request arguments")
+        _router.attempt_started(invocation, params, target)
         return invocation
 
-    def finish(self, operation: Operation, invocation: Invocation, result: Any) -> Any:
+    def call_context(self, invocation: Invocation) -> Context:
+        """The context made current while LiteLLM runs (and around each stream read)."""
+        context = invocation.context
+        if self.options.suppress_nested_llm_spans:
+            return set_value(TRACELOOP_SUPPRESS_KEY, True, context)
+        # Let util-genai-based SDK instrumentations below us emit spans of their own.
+        context = set_value(CLIENT_INFERENCE_CONTEXT_KEY, None, context)
+        return set_value(CLIENT_EMBEDDING_CONTEXT_KEY, None, context)
+
+    def finish(
+        self,
+        surface: Surface,
+        invocation: Invocation,
+        result: Any,
+        context: Context,
+        *,
+        is_async: bool,
+        streamed: bool,
+    ) -> Any:
         """Record the result and end the span, or hand a stream to a proxy. Never raises."""
         try:
-            if isinstance(invocation, InferenceInvocation) and isinstance(
-                result, self.stream_types
-            ):
-                proxy_type = AsyncChatStream if operation.is_async else SyncChatStream
-                proxy = proxy_type(result, invocation, self.capture_content(invocation))
-                # Give the caller its own context back; the proxy re-activates our span
-                # around each read, so nothing stays attached across a yield.
-                invocation.suspend()
-                return proxy
-            if isinstance(invocation, EmbeddingInvocation):
-                embeddings.apply_response(invocation, result)
-            else:
-                chat.apply_response(invocation, result, self.capture_content(invocation))
+            if streamed and surface.new_stream_state is not None and _is_stream(result):
+                state = surface.new_stream_state(self.capture_content(invocation))
+                proxy_type = AsyncStream if is_async else SyncStream
+                return proxy_type(result, invocation, state, context)
+            surface.apply_response(invocation, result, self.capture_content(invocation))
         except Exception:
             report_failure("reading the response")
+        self.stop(invocation)
+        return result
+
+    @staticmethod
+    def stop(invocation: Invocation) -> None:
         try:
             invocation.stop()
         except Exception:
             report_failure("ending the span")
-        return result
+        _router.attempt_finished(invocation, None)
 
-    def fail(self, invocation: Invocation, exception: BaseException) -> None:
+    @staticmethod
+    def fail(invocation: Invocation, exception: BaseException) -> None:
         try:
             status = getattr(exception, "status_code", None)
             if isinstance(status, int) and not isinstance(status, bool):
@@ -155,6 +185,7 @@ class Tracer:
             invocation.fail(error_of(exception))
         except Exception:
             report_failure("recording an error")
+        _router.attempt_finished(invocation, exception)
 
     def prepare_kwargs(self, params: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Ask for the usage chunk when the caller opted in and left ``stream_options`` alone."""
@@ -167,31 +198,29 @@ class Tracer:
         return kwargs
 
 
-def _litellm_stream_types() -> tuple[type, ...]:
-    try:
-        from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
-    except ImportError:  # pragma: no cover - layout of very old releases
-        from litellm.utils import CustomStreamWrapper  # type: ignore[attr-defined,no-redef]
-    return (CustomStreamWrapper,)
+def _is_stream(result: Any) -> bool:
+    """LiteLLM's stream objects are iterators; its responses (pydantic models) are not."""
+    return hasattr(result, "__next__") or hasattr(result, "__anext__")
 
 
 def make_wrapper(
-    tracer: Tracer, operation: Operation, binder: ArgumentBinder
+    tracer: Tracer, surface: Surface, is_async: bool, binder: ArgumentBinder
 ) -> Callable[..., Any]:
     """A ``wrapt`` wrapper for one LiteLLM function (sync or async)."""
 
     def begin(
         args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[Invocation | None, dict[str, Any]]:
+    ) -> tuple[Invocation | None, Context | None, dict[str, Any], bool]:
         try:
             params = binder.bind(args, kwargs)
             kwargs = tracer.prepare_kwargs(params, kwargs)
-            return tracer.start(operation, params), kwargs
+            invocation = tracer.start(surface, params)
+            return invocation, tracer.call_context(invocation), kwargs, params.get("stream") is True
         except Exception:
             report_failure("starting the span")
-            return None, kwargs
+            return None, None, kwargs, False
 
-    if operation.is_async:
+    if is_async:
 
         async def async_wrapper(
             wrapped: Callable[..., Any],
@@ -199,39 +228,49 @@ def make_wrapper(
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if _IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+            if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
                 return await wrapped(*args, **kwargs)
-            invocation, kwargs = begin(args, kwargs)
-            if invocation is None:
+            invocation, context, kwargs, streamed = begin(args, kwargs)
+            if invocation is None or context is None:
                 return await wrapped(*args, **kwargs)
-            token = _IN_TRACED_CALL.set(True)
+            token = attach(context)
+            guard = IN_TRACED_CALL.set(True)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exception:
-                _IN_TRACED_CALL.reset(token)
+                IN_TRACED_CALL.reset(guard)
+                detach(token)
                 tracer.fail(invocation, exception)
                 raise
-            _IN_TRACED_CALL.reset(token)
-            return tracer.finish(operation, invocation, result)
+            IN_TRACED_CALL.reset(guard)
+            detach(token)
+            return tracer.finish(
+                surface, invocation, result, context, is_async=True, streamed=streamed
+            )
 
         return async_wrapper
 
     def sync_wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+        if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        invocation, kwargs = begin(args, kwargs)
-        if invocation is None:
+        invocation, context, kwargs, streamed = begin(args, kwargs)
+        if invocation is None or context is None:
             return wrapped(*args, **kwargs)
-        token = _IN_TRACED_CALL.set(True)
+        token = attach(context)
+        guard = IN_TRACED_CALL.set(True)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exception:
-            _IN_TRACED_CALL.reset(token)
+            IN_TRACED_CALL.reset(guard)
+            detach(token)
             tracer.fail(invocation, exception)
             raise
-        _IN_TRACED_CALL.reset(token)
-        return tracer.finish(operation, invocation, result)
+        IN_TRACED_CALL.reset(guard)
+        detach(token)
+        return tracer.finish(
+            surface, invocation, result, context, is_async=False, streamed=streamed
+        )
 
     return sync_wrapper

@@ -1,4 +1,8 @@
-"""``completion`` / ``acompletion``: request arguments and responses → inference fields."""
+"""``completion`` / ``acompletion`` (and ``text_completion``): arguments, responses, stream chunks.
+
+Text completions share everything with chat but the shape of a choice (``text`` instead of
+``message`` / ``delta``) and of the input (a ``prompt``), so both live here.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.util.genai.invocation import InferenceInvocation
+from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
 
+from litellm_otel import _attributes as attrs
 from litellm_otel import _messages
-from litellm_otel._operations.common import integer, number, record_litellm_facts, usage_counts
+from litellm_otel._messages import field
+from litellm_otel._operations.common import (
+    apply_usage,
+    hidden_params,
+    integer,
+    number,
+    record_litellm_facts,
+)
 
 _JSON_FORMATS = frozenset({"json_object", "json_schema"})
 
@@ -19,7 +32,7 @@ def output_type(response_format: Any) -> str | None:
         return None
     if isinstance(response_format, type):  # a pydantic model class: structured output
         return "json"
-    kind = _messages.field(response_format, "type")
+    kind = field(response_format, "type")
     if kind in _JSON_FORMATS:
         return "json"
     if kind == "text":
@@ -36,10 +49,8 @@ def stop_sequences(stop: Any) -> list[str] | None:
     return None
 
 
-def apply_request(
-    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
-) -> None:
-    """Set what the caller actually passed; a parameter left out stays out (no defaults)."""
+def apply_sampling(invocation: InferenceInvocation, params: Mapping[str, Any]) -> None:
+    """The sampling parameters shared by chat, text completion and Responses."""
     get = params.get
     invocation.temperature = number(get("temperature"))
     invocation.top_p = number(get("top_p"))
@@ -48,59 +59,226 @@ def apply_request(
     invocation.presence_penalty = number(get("presence_penalty"))
     invocation.seed = integer(get("seed"))
     max_tokens = integer(get("max_tokens"))
-    invocation.max_tokens = (
-        max_tokens if max_tokens is not None else integer(get("max_completion_tokens"))
-    )
+    if max_tokens is None:
+        max_tokens = integer(get("max_completion_tokens"))
+    invocation.max_tokens = max_tokens
     invocation.stop_sequences = stop_sequences(get("stop"))
     choices = integer(get("n"))
     if choices is not None and choices != 1:
         invocation.request_choice_count = choices
-    reasoning = get("reasoning_effort")
-    if isinstance(reasoning, str):
-        invocation.reasoning_level = reasoning
-    invocation.output_type = output_type(get("response_format"))
     if get("stream") is True:
         invocation.request_stream = True
+
+
+def apply_request(
+    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
+    """Set what the caller actually passed; a parameter left out stays out (no defaults)."""
+    apply_sampling(invocation, params)
+    reasoning = params.get("reasoning_effort")
+    if isinstance(reasoning, str):
+        invocation.reasoning_level = reasoning
+    invocation.output_type = output_type(params.get("response_format"))
     if capture_content:
-        invocation.input_messages = _messages.input_messages(get("messages"))
-        tools = get("tools")
+        invocation.input_messages = _messages.input_messages(params.get("messages"))
+        tools = params.get("tools")
         if tools:
             invocation.tool_definitions = _messages.tool_definitions(tools)
 
 
-def apply_usage(invocation: InferenceInvocation, usage: Any) -> None:
-    counts = usage_counts(usage)
-    if not counts:
-        return
-    invocation.input_tokens = counts.get("input")
-    invocation.output_tokens = counts.get("output")
-    invocation.cache_read_input_tokens = counts.get("cache_read")
-    invocation.cache_write_input_tokens = counts.get("cache_write")
-    invocation.thinking_tokens = counts.get("reasoning")
+def apply_text_request(
+    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
+    apply_sampling(invocation, params)
+    if capture_content:
+        prompt = params.get("prompt")
+        prompts = prompt if isinstance(prompt, (list, tuple)) else [prompt]
+        invocation.input_messages = [
+            InputMessage(role="user", parts=[TextPart(content=text)])
+            for text in prompts
+            if isinstance(text, str)
+        ]
 
 
-def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
-    """Fields of a complete (non-streamed) ``ModelResponse``."""
+def _apply_common_response(invocation: InferenceInvocation, response: Any) -> list[Any]:
     response_id = getattr(response, "id", None)
     if isinstance(response_id, str):
         invocation.response_id = response_id
     model = getattr(response, "model", None)
     if isinstance(model, str):
         invocation.response_model_name = model
-    choices = getattr(response, "choices", None) or ()
-    reasons: list[str] = []
-    for choice in choices:
-        reason = getattr(choice, "finish_reason", None)
-        if isinstance(reason, str):
-            reasons.append(reason)
+    choices = list(getattr(response, "choices", None) or ())
+    reasons = [
+        reason for choice in choices if isinstance(reason := field(choice, "finish_reason"), str)
+    ]
     if reasons:
         invocation.finish_reasons = reasons
     apply_usage(invocation, getattr(response, "usage", None))
     record_litellm_facts(invocation.attributes, response)
+    return choices
+
+
+def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
+    """Fields of a complete (non-streamed) ``ModelResponse``."""
+    choices = _apply_common_response(invocation, response)
+    if capture_content:
+        invocation.output_messages = [
+            _messages.output_message(field(choice, "message"), field(choice, "finish_reason"))
+            for choice in choices
+        ]
+
+
+def apply_text_response(
+    invocation: InferenceInvocation, response: Any, capture_content: bool
+) -> None:
+    """Fields of a ``TextCompletionResponse``: choices carry ``text``."""
+    choices = _apply_common_response(invocation, response)
     if capture_content:
         invocation.output_messages = [
             _messages.output_message(
-                getattr(choice, "message", None), getattr(choice, "finish_reason", None)
+                {"role": "assistant", "content": field(choice, "text")},
+                field(choice, "finish_reason"),
             )
             for choice in choices
         ]
+
+
+class _ToolCallPieces:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+
+
+class _ChoicePieces:
+    """Content of one streamed choice, kept as fragments until the stream ends."""
+
+    __slots__ = ("reasoning", "role", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.tool_calls: dict[int, _ToolCallPieces] = {}
+
+    def add(self, delta: Any) -> None:
+        role = field(delta, "role")
+        if isinstance(role, str):
+            self.role = role
+        content = field(delta, "content")
+        if content is None:
+            content = field(delta, "text")  # text-completion chunks
+        if isinstance(content, str) and content:
+            self.text.append(content)
+        reasoning = field(delta, "reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            self.reasoning.append(reasoning)
+        for call in field(delta, "tool_calls") or ():
+            index = field(call, "index")
+            key = index if isinstance(index, int) else 0
+            pieces = self.tool_calls.get(key)
+            if pieces is None:
+                pieces = self.tool_calls[key] = _ToolCallPieces()
+            call_id = field(call, "id")
+            if isinstance(call_id, str) and call_id:
+                pieces.id = call_id
+            function = field(call, "function")
+            name = field(function, "name")
+            if isinstance(name, str) and name:
+                pieces.name = name
+            arguments = field(function, "arguments")
+            if isinstance(arguments, str) and arguments:
+                pieces.arguments.append(arguments)
+
+    def message(self, finish_reason: str | None) -> OutputMessage:
+        tool_calls = [
+            {
+                "id": pieces.id,
+                "function": {"name": pieces.name, "arguments": "".join(pieces.arguments)},
+            }
+            for _, pieces in sorted(self.tool_calls.items())
+        ]
+        assembled = {
+            "role": self.role or "assistant",
+            "content": "".join(self.text) if self.text else None,
+            "tool_calls": tool_calls,
+        }
+        reasoning = "".join(self.reasoning) if self.reasoning else None
+        return _messages.output_message(assembled, finish_reason, reasoning=reasoning)
+
+
+class ChatStreamState:
+    """What a chat (or text-completion) stream told us so far.
+
+    Bounded unless content capture is on: per chunk only the id and model (until first
+    seen), finish reasons and the latest usage object are read.
+    """
+
+    __slots__ = (
+        "capture_content",
+        "choices",
+        "finish_reasons",
+        "response_id",
+        "response_model",
+        "usage",
+    )
+
+    def __init__(self, capture_content: bool) -> None:
+        self.capture_content = capture_content
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.finish_reasons: dict[int, str] = {}
+        self.usage: Any = None
+        self.choices: dict[int, _ChoicePieces] = {}
+
+    def process(self, chunk: Any, invocation: InferenceInvocation) -> None:
+        if self.response_id is None:
+            response_id = getattr(chunk, "id", None)
+            if isinstance(response_id, str):
+                self.response_id = response_id
+        if self.response_model is None:
+            # LiteLLM stamps chunks with the requested model; what the provider answered
+            # with is kept in the chunk's hidden params.
+            model = hidden_params(chunk).get("provider_response_model") or getattr(
+                chunk, "model", None
+            )
+            if isinstance(model, str):
+                self.response_model = model
+                # Set at once: the chunk-timing metrics recorded from now on carry it.
+                invocation.response_model_name = model
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        for choice in getattr(chunk, "choices", None) or ():
+            reason = choice.finish_reason
+            if reason is not None:
+                self.finish_reasons[choice.index or 0] = reason
+            if self.capture_content:
+                index = choice.index or 0
+                pieces = self.choices.get(index)
+                if pieces is None:
+                    pieces = self.choices[index] = _ChoicePieces()
+                pieces.add(getattr(choice, "delta", None) or choice)
+
+    def apply(self, invocation: InferenceInvocation) -> None:
+        if self.response_id is not None:
+            invocation.response_id = self.response_id
+        if self.response_model is not None:
+            invocation.response_model_name = self.response_model
+        if self.finish_reasons:
+            invocation.finish_reasons = [
+                str(reason) for _, reason in sorted(self.finish_reasons.items())
+            ]
+        if self.usage is not None:
+            apply_usage(invocation, self.usage)
+            # LiteLLM puts its computed cost on the final usage chunk.
+            cost = number(field(self.usage, "cost"))
+            if cost is not None:
+                invocation.attributes[attrs.LITELLM_RESPONSE_COST] = cost
+        if self.capture_content and self.choices:
+            invocation.output_messages = [
+                pieces.message(self.finish_reasons.get(index))
+                for index, pieces in sorted(self.choices.items())
+            ]

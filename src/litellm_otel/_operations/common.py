@@ -42,23 +42,34 @@ def record_litellm_facts(attributes: dict[str, Any], response: Any) -> None:
 
 
 def usage_counts(usage: Any) -> dict[str, int]:
-    """Token counts the provider reported, by kind; a kind it did not report is absent."""
+    """Token counts the provider reported, by kind; a kind it did not report is absent.
+
+    Reads both usage shapes LiteLLM returns: Chat Completions (``prompt_tokens``,
+    ``completion_tokens``, ``*_tokens_details``) and Responses / images (``input_tokens``,
+    ``output_tokens``, ``input_tokens_details`` / ``output_tokens_details``).
+    """
     if usage is None:
         return {}
-    if not field(usage, "prompt_tokens") and not field(usage, "completion_tokens"):
+    prompt = field(usage, "prompt_tokens")
+    if prompt is None:
+        prompt = field(usage, "input_tokens")
+    completion = field(usage, "completion_tokens")
+    if completion is None:
+        completion = field(usage, "output_tokens")
+    if not prompt and not completion:
         # LiteLLM fills ``Usage(0, 0, 0)`` when the provider sent none; no real call has
         # zero input and zero output tokens, so this is "not reported", not a count.
         return {}
     counts: dict[str, int] = {}
     for kind, value in (
-        ("input", field(usage, "prompt_tokens")),
-        ("output", field(usage, "completion_tokens")),
+        ("input", prompt),
+        ("output", completion),
         ("cache_write", field(usage, "cache_creation_input_tokens")),
     ):
         count = integer(value)
         if count is not None:
             counts[kind] = count
-    prompt_details = field(usage, "prompt_tokens_details")
+    prompt_details = field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details")
     if prompt_details is not None:
         cached = integer(field(prompt_details, "cached_tokens"))
         if cached is not None:
@@ -67,12 +78,26 @@ def usage_counts(usage: Any) -> dict[str, int]:
             written = integer(field(prompt_details, "cache_creation_tokens"))
             if written is not None:
                 counts["cache_write"] = written
-    completion_details = field(usage, "completion_tokens_details")
+    completion_details = field(usage, "completion_tokens_details") or field(
+        usage, "output_tokens_details"
+    )
     if completion_details is not None:
         reasoning = integer(field(completion_details, "reasoning_tokens"))
         if reasoning is not None:
             counts["reasoning"] = reasoning
     return counts
+
+
+def apply_usage(invocation: Any, usage: Any) -> None:
+    """Set the reported token counts on an inference invocation; nothing when unreported."""
+    counts = usage_counts(usage)
+    if not counts:
+        return
+    invocation.input_tokens = counts.get("input")
+    invocation.output_tokens = counts.get("output")
+    invocation.cache_read_input_tokens = counts.get("cache_read")
+    invocation.cache_write_input_tokens = counts.get("cache_write")
+    invocation.thinking_tokens = counts.get("reasoning")
 
 
 def error_of(exception: BaseException) -> Error:

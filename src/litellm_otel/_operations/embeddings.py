@@ -15,7 +15,9 @@ from litellm_otel._messages import field
 from litellm_otel._operations.common import integer, record_litellm_facts, usage_counts
 
 
-def apply_request(invocation: EmbeddingInvocation, params: Mapping[str, Any]) -> None:
+def apply_request(
+    invocation: EmbeddingInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
     encoding_format = params.get("encoding_format")
     if isinstance(encoding_format, str):
         invocation.encoding_formats = [encoding_format]
@@ -24,7 +26,7 @@ def apply_request(invocation: EmbeddingInvocation, params: Mapping[str, Any]) ->
         invocation.dimension_count = dimensions
 
 
-def apply_response(invocation: EmbeddingInvocation, response: Any) -> None:
+def apply_response(invocation: EmbeddingInvocation, response: Any, capture_content: bool) -> None:
     model = getattr(response, "model", None)
     if isinstance(model, str):
         invocation.response_model_name = model

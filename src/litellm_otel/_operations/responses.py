@@ -1,0 +1,224 @@
+"""``responses`` / ``aresponses`` (the OpenAI Responses API through LiteLLM).
+
+Recorded as operation ``chat`` (the conventions name the Responses API a chat operation).
+Responses report usage as ``input_tokens`` / ``output_tokens`` and say why generation
+stopped through ``status`` / ``incomplete_details`` instead of per-choice finish reasons;
+they are mapped onto ``gen_ai.response.finish_reasons`` as ``stop``, ``tool_calls``,
+``length`` or ``content_filter``. ``instructions`` are a separate system prompt, so they
+go to ``gen_ai.system_instructions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.util.genai.invocation import InferenceInvocation
+from opentelemetry.util.genai.types import (
+    InputMessage,
+    MessagePart,
+    OutputMessage,
+    ReasoningPart,
+    TextPart,
+    ToolCallRequestPart,
+    ToolCallResponsePart,
+)
+
+from litellm_otel import _messages
+from litellm_otel._messages import field, parse_arguments
+from litellm_otel._operations.chat import apply_sampling
+from litellm_otel._operations.common import apply_usage, integer, record_litellm_facts
+
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def apply_request(
+    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
+    apply_sampling(invocation, params)
+    max_output = integer(params.get("max_output_tokens"))
+    if max_output is not None:
+        invocation.max_tokens = max_output
+    effort = field(params.get("reasoning"), "effort")
+    if isinstance(effort, str):
+        invocation.reasoning_level = effort
+    text_format = field(params.get("text"), "format")
+    kind = field(text_format, "type")
+    if kind in ("json_schema", "json_object"):
+        invocation.output_type = "json"
+    elif kind == "text":
+        invocation.output_type = "text"
+    previous = params.get("previous_response_id")
+    if isinstance(previous, str):
+        invocation.previous_response_id = previous
+    if capture_content:
+        invocation.input_messages = input_messages(params.get("input"))
+        instructions = params.get("instructions")
+        if isinstance(instructions, str) and instructions:
+            invocation.system_instruction = [TextPart(content=instructions)]
+        tools = params.get("tools")
+        if tools:
+            invocation.tool_definitions = _messages.tool_definitions(
+                [_as_chat_tool(tool) for tool in tools]
+            )
+
+
+def _as_chat_tool(tool: Any) -> Any:
+    """Responses tools are flat (``{"type": "function", "name": ...}``); chat nests them."""
+    if field(tool, "type") == "function" and field(tool, "function") is None:
+        return {
+            "type": "function",
+            "function": {
+                "name": field(tool, "name"),
+                "description": field(tool, "description"),
+                "parameters": field(tool, "parameters"),
+            },
+        }
+    return tool
+
+
+def input_messages(items: Any) -> list[InputMessage]:
+    if isinstance(items, str):
+        return [InputMessage(role="user", parts=[TextPart(content=items)])]
+    if not isinstance(items, Iterable) or isinstance(items, (bytes, Mapping)):
+        return []
+    messages: list[InputMessage] = []
+    for item in items:
+        kind = field(item, "type")
+        if kind == "function_call_output":
+            output = field(item, "output")
+            messages.append(
+                InputMessage(
+                    role="tool",
+                    parts=[ToolCallResponsePart(response=output, id=field(item, "call_id"))],
+                )
+            )
+        elif kind == "function_call":
+            messages.append(
+                InputMessage(
+                    role="assistant",
+                    parts=[
+                        ToolCallRequestPart(
+                            arguments=parse_arguments(field(item, "arguments")),
+                            name=str(field(item, "name") or ""),
+                            id=field(item, "call_id"),
+                        )
+                    ],
+                )
+            )
+        else:  # a message, with string content or input_text / input_image parts
+            messages.extend(_messages.input_messages([item]))
+    return messages
+
+
+def finish_reason(response: Any) -> str | None:
+    status = field(response, "status")
+    if status == "completed":
+        outputs = field(response, "output") or ()
+        if any(field(item, "type") == "function_call" for item in outputs):
+            return "tool_calls"
+        return "stop"
+    if status == "incomplete":
+        reason = field(field(response, "incomplete_details"), "reason")
+        return _INCOMPLETE_REASONS.get(reason, reason) if isinstance(reason, str) else "length"
+    if status == "failed":
+        return "error"
+    return None
+
+
+def output_message(response: Any) -> OutputMessage:
+    parts: list[MessagePart] = []
+    for item in field(response, "output") or ():
+        kind = field(item, "type")
+        if kind == "message":
+            for content in field(item, "content") or ():
+                text = field(content, "text")
+                if isinstance(text, str):
+                    parts.append(TextPart(content=text))
+        elif kind == "function_call":
+            parts.append(
+                ToolCallRequestPart(
+                    arguments=parse_arguments(field(item, "arguments")),
+                    name=str(field(item, "name") or ""),
+                    id=field(item, "call_id"),
+                )
+            )
+        elif kind == "reasoning":
+            summary = "".join(
+                text
+                for part in field(item, "summary") or ()
+                if isinstance(text := field(part, "text"), str)
+            )
+            if summary:
+                parts.append(ReasoningPart(content=summary))
+    return OutputMessage(
+        role="assistant",
+        parts=parts,
+        finish_reason=_messages.map_finish_reason(finish_reason(response)),
+    )
+
+
+def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
+    response_id = field(response, "id")
+    if isinstance(response_id, str):
+        invocation.response_id = response_id
+    model = field(response, "model")
+    if isinstance(model, str):
+        invocation.response_model_name = model
+    reason = finish_reason(response)
+    if reason is not None:
+        invocation.finish_reasons = [reason]
+    apply_usage(invocation, field(response, "usage"))
+    record_litellm_facts(invocation.attributes, response)
+    if capture_content:
+        invocation.output_messages = [output_message(response)]
+
+
+class ResponsesStreamState:
+    """Responses streams are typed events; the terminal one carries the whole response."""
+
+    __slots__ = ("capture_content", "final", "response_id", "response_model", "text")
+
+    def __init__(self, capture_content: bool) -> None:
+        self.capture_content = capture_content
+        self.final: Any = None
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.text: list[str] = []
+
+    def process(self, event: Any, invocation: InferenceInvocation) -> None:
+        kind = field(event, "type")
+        if kind == "response.output_text.delta":
+            if self.capture_content:
+                delta = field(event, "delta")
+                if isinstance(delta, str):
+                    self.text.append(delta)
+            return
+        response = field(event, "response")
+        if response is None:
+            return
+        if self.response_id is None:
+            response_id = field(response, "id")
+            if isinstance(response_id, str):
+                self.response_id = response_id
+            model = field(response, "model")
+            if isinstance(model, str):
+                self.response_model = model
+                invocation.response_model_name = model
+        if kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.final = response
+
+    def apply(self, invocation: InferenceInvocation) -> None:
+        if self.final is not None:
+            apply_response(invocation, self.final, self.capture_content)
+            return
+        if self.response_id is not None:
+            invocation.response_id = self.response_id
+        if self.capture_content and self.text:
+            invocation.output_messages = [
+                OutputMessage(
+                    role="assistant",
+                    parts=[TextPart(content="".join(self.text))],
+                    finish_reason=None,
+                )
+            ]

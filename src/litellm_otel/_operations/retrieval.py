@@ -1,0 +1,71 @@
+"""``rerank`` and ``moderation``: calls that score inputs instead of generating text.
+
+The conventions name neither; they get the operation names ``rerank`` and
+``moderation``. What they return (scores, flags) is summarised in ``litellm.*``
+attributes, never the documents themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.util.genai.invocation import InferenceInvocation
+from opentelemetry.util.genai.types import InputMessage, TextPart
+
+from litellm_otel import _attributes as attrs
+from litellm_otel._messages import field
+from litellm_otel._operations.common import apply_usage, integer, record_litellm_facts
+
+
+def apply_rerank_request(
+    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
+    top_n = integer(params.get("top_n"))
+    if top_n is not None:
+        invocation.attributes[attrs.LITELLM_RERANK_TOP_N] = top_n
+    documents = params.get("documents")
+    if isinstance(documents, (list, tuple)):
+        invocation.attributes[attrs.LITELLM_RERANK_DOCUMENT_COUNT] = len(documents)
+    if capture_content:
+        query = params.get("query")
+        if isinstance(query, str):
+            invocation.input_messages = [InputMessage(role="user", parts=[TextPart(query)])]
+
+
+def apply_rerank_response(
+    invocation: InferenceInvocation, response: Any, capture_content: bool
+) -> None:
+    response_id = field(response, "id")
+    if isinstance(response_id, str):
+        invocation.response_id = response_id
+    apply_usage(invocation, field(response, "usage"))
+    record_litellm_facts(invocation.attributes, response)
+
+
+def apply_moderation_request(
+    invocation: InferenceInvocation, params: Mapping[str, Any], capture_content: bool
+) -> None:
+    if capture_content:
+        value = params.get("input")
+        texts = value if isinstance(value, (list, tuple)) else [value]
+        parts = [TextPart(content=text) for text in texts if isinstance(text, str)]
+        if parts:
+            invocation.input_messages = [InputMessage(role="user", parts=list(parts))]
+
+
+def apply_moderation_response(
+    invocation: InferenceInvocation, response: Any, capture_content: bool
+) -> None:
+    response_id = field(response, "id")
+    if isinstance(response_id, str):
+        invocation.response_id = response_id
+    model = field(response, "model")
+    if isinstance(model, str):
+        invocation.response_model_name = model
+    results = field(response, "results")
+    if isinstance(results, (list, tuple)):
+        invocation.attributes[attrs.LITELLM_MODERATION_FLAGGED] = any(
+            field(result, "flagged") is True for result in results
+        )
+    record_litellm_facts(invocation.attributes, response)

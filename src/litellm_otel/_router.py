@@ -1,0 +1,224 @@
+"""Router calls: one parent span for the routing decision, one child GenAI span per attempt.
+
+``litellm.Router`` picks a deployment of a model group, retries it, cools deployments down
+and falls back to other model groups, and calls ``litellm.completion`` & co. for every real
+attempt. Our wrappers around those calls make the child spans; this module adds the parent
+(kind INTERNAL, ``router {operation} {model group}``) and keeps score: the wrappers report
+each attempt's start and end here through a context variable, so the parent knows how many
+attempts, retries and fallbacks there were, which deployment answered, and adds a span
+event for every retry and fallback with the error that caused it.
+
+util-genai has no notion of a router, so the parent span is written with our own tracer.
+The parent carries only ``litellm.router.*`` attributes (no ``gen_ai.usage.*``): the
+children already count the tokens, and backends that sum GenAI spans must not count twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Final
+
+from opentelemetry import trace
+from opentelemetry.context import attach, detach
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from litellm_otel._failsafe import report_failure
+from litellm_otel._messages import field
+
+ROUTER_MODEL_GROUP: Final = "litellm.router.model_group"
+ROUTER_OPERATION: Final = "litellm.router.operation"
+ROUTER_ATTEMPTS: Final = "litellm.router.attempts"
+ROUTER_RETRIES: Final = "litellm.router.retries"
+ROUTER_FALLBACKS: Final = "litellm.router.fallbacks"
+ROUTER_FINAL_MODEL_GROUP: Final = "litellm.router.final_model_group"
+ROUTER_DEPLOYMENT_MODEL: Final = "litellm.router.deployment.model"
+ROUTER_DEPLOYMENT_PROVIDER: Final = "litellm.router.deployment.provider"
+RETRY_EVENT: Final = "litellm.router.retry"
+FALLBACK_EVENT: Final = "litellm.router.fallback"
+
+
+class _Attempt:
+    __slots__ = ("error", "invocation", "model", "model_group", "provider")
+
+    def __init__(self, invocation: Any, model_group: str | None, model: Any, provider: str):
+        self.invocation = invocation
+        self.model_group = model_group
+        self.model = model
+        self.provider = provider
+        self.error: BaseException | None = None
+
+
+class RouterCall:
+    """The score of one Router call, shared with its attempts through a context variable."""
+
+    __slots__ = ("attempts", "model_group", "span")
+
+    def __init__(self, span: trace.Span, model_group: str | None) -> None:
+        self.span = span
+        self.model_group = model_group
+        self.attempts: list[_Attempt] = []
+
+    def started(self, invocation: Any, params: Mapping[str, Any], target: Any) -> None:
+        group = _attempt_model_group(params) or self.model_group
+        previous = self.attempts[-1] if self.attempts else None
+        if previous is not None and previous.error is not None and self.span.is_recording():
+            fallback = group != previous.model_group
+            event_attributes: dict[str, Any] = {
+                error_attributes.ERROR_TYPE: type(previous.error).__qualname__,
+                "exception.message": str(previous.error)[:500],
+                ROUTER_DEPLOYMENT_MODEL: str(previous.model),
+            }
+            if fallback:
+                event_attributes["litellm.router.from_model_group"] = str(previous.model_group)
+                event_attributes["litellm.router.to_model_group"] = str(group)
+            else:
+                event_attributes[ROUTER_MODEL_GROUP] = str(group)
+            self.span.add_event(FALLBACK_EVENT if fallback else RETRY_EVENT, event_attributes)
+        self.attempts.append(
+            _Attempt(invocation, group, target.request_model, target.provider_name)
+        )
+
+    def finished(self, invocation: Any, error: BaseException | None) -> None:
+        for attempt in reversed(self.attempts):
+            if attempt.invocation is invocation:
+                attempt.error = error
+                return
+
+    def end(self, error: BaseException | None) -> None:
+        span = self.span
+        try:
+            if span.is_recording():
+                retries = fallbacks = 0
+                for before, after in zip(self.attempts, self.attempts[1:], strict=False):
+                    if after.model_group == before.model_group:
+                        retries += 1
+                    else:
+                        fallbacks += 1
+                span.set_attribute(ROUTER_ATTEMPTS, len(self.attempts))
+                span.set_attribute(ROUTER_RETRIES, retries)
+                span.set_attribute(ROUTER_FALLBACKS, fallbacks)
+                answered = next((a for a in reversed(self.attempts) if a.error is None), None)
+                if answered is not None and error is None:
+                    if answered.model is not None:
+                        span.set_attribute(ROUTER_DEPLOYMENT_MODEL, str(answered.model))
+                    span.set_attribute(ROUTER_DEPLOYMENT_PROVIDER, answered.provider)
+                    if answered.model_group is not None:
+                        span.set_attribute(ROUTER_FINAL_MODEL_GROUP, answered.model_group)
+                if error is not None:
+                    span.set_attribute(error_attributes.ERROR_TYPE, type(error).__qualname__)
+                    span.set_status(Status(StatusCode.ERROR, str(error)[:500]))
+                    span.record_exception(error)
+        except Exception:
+            report_failure("finishing a router span")
+        finally:
+            span.end()
+
+
+_CURRENT: ContextVar[RouterCall | None] = ContextVar("litellm_otel_router_call", default=None)
+
+
+def _attempt_model_group(params: Mapping[str, Any]) -> str | None:
+    """The model group the Router stamped on an attempt's metadata."""
+    for key in ("metadata", "litellm_metadata"):
+        group = field(params.get(key), "model_group")
+        if isinstance(group, str):
+            return group
+    return None
+
+
+def attempt_started(invocation: Any, params: Mapping[str, Any], target: Any) -> None:
+    call = _CURRENT.get()
+    if call is not None:
+        try:
+            call.started(invocation, params, target)
+        except Exception:
+            report_failure("recording a router attempt")
+
+
+def attempt_finished(invocation: Any, error: BaseException | None) -> None:
+    call = _CURRENT.get()
+    if call is not None:
+        call.finished(invocation, error)
+
+
+# Router method → gen_ai operation of its attempts.
+ROUTER_METHODS: Final[dict[str, tuple[str, bool]]] = {
+    "completion": ("chat", False),
+    "acompletion": ("chat", True),
+    "embedding": ("embeddings", False),
+    "aembedding": ("embeddings", True),
+    "text_completion": ("text_completion", False),
+    "atext_completion": ("text_completion", True),
+    "responses": ("chat", False),
+    "aresponses": ("chat", True),
+}
+
+
+def make_router_wrapper(tracer: trace.Tracer, operation: str, is_async: bool) -> Callable[..., Any]:
+    """A ``wrapt`` wrapper for one ``Router`` method, bound or not, created before or after."""
+
+    def begin(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[RouterCall, Any, Any]:
+        model_group = kwargs.get("model", args[0] if args else None)
+        group = model_group if isinstance(model_group, str) else None
+        span = tracer.start_span(
+            f"router {operation} {group}" if group else f"router {operation}",
+            kind=SpanKind.INTERNAL,
+            attributes={
+                ROUTER_OPERATION: operation,
+                **({ROUTER_MODEL_GROUP: group} if group else {}),
+            },
+        )
+        call = RouterCall(span, group)
+        token = attach(trace.set_span_in_context(span))
+        return call, token, _CURRENT.set(call)
+
+    if is_async:
+
+        async def async_wrapper(
+            wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+        ) -> Any:
+            if _CURRENT.get() is not None or not is_instrumentation_enabled():
+                return await wrapped(*args, **kwargs)
+            try:
+                call, token, current = begin(args, kwargs)
+            except Exception:
+                report_failure("starting a router span")
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                _CURRENT.reset(current)
+                detach(token)
+                call.end(error)
+                raise
+            _CURRENT.reset(current)
+            detach(token)
+            call.end(None)
+            return result
+
+        return async_wrapper
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if _CURRENT.get() is not None or not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        try:
+            call, token, current = begin(args, kwargs)
+        except Exception:
+            report_failure("starting a router span")
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            _CURRENT.reset(current)
+            detach(token)
+            call.end(error)
+            raise
+        _CURRENT.reset(current)
+        detach(token)
+        call.end(None)
+        return result
+
+    return sync_wrapper

@@ -1,0 +1,132 @@
+"""Early-bound references: ``from litellm import completion`` before ``instrument()``.
+
+The names below are bound at import time of this module, long before any test calls
+``instrument()``: exactly what user code that imports LiteLLM at the top of a module does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import litellm
+import pytest
+from litellm import acompletion as early_acompletion
+from litellm import completion as early_completion
+from litellm import embedding as early_embedding
+from opentelemetry.trace import StatusCode
+
+from litellm_otel import LiteLLMInstrumentor
+from tests.conftest import Telemetry, user_messages
+
+MODEL = "openai/gpt-4o-mini"
+
+
+def wait_for_spans(telemetry: Telemetry, count: int, timeout: float = 3.0) -> list[Any]:
+    """LiteLLM reports sync successes on its logging thread, a moment after the call returns."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        spans = telemetry.finished()
+        if len(spans) >= count:
+            time.sleep(0.05)  # and make sure no extra span follows
+            return telemetry.finished()
+        time.sleep(0.01)
+    return telemetry.finished()
+
+
+def test_early_bound_completion_is_traced_once(
+    traced: Telemetry, call_args: dict[str, Any], server: Any
+) -> None:
+    assert early_completion is not litellm.completion  # really bound before instrument()
+    response = early_completion(
+        model=MODEL, messages=user_messages(), temperature=0.2, max_tokens=50, **call_args
+    )
+    (span,) = wait_for_spans(traced, 1)
+    assert span.name == "chat gpt-4o-mini"
+    attributes = span.attributes
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attributes["gen_ai.request.temperature"] == 0.2
+    assert attributes["gen_ai.request.max_tokens"] == 50
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["server.port"] == server.port
+    assert attributes["gen_ai.response.id"] == response.id
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.usage.input_tokens"] == 12
+    assert attributes["gen_ai.usage.output_tokens"] == 5
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["litellm.response_cost"] > 0
+
+
+def test_early_bound_call_inside_a_user_span_is_its_child(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    with traced.tracer_provider.get_tracer("app").start_as_current_span("user-work") as parent:
+        early_completion(model=MODEL, messages=user_messages(), **call_args)
+    spans = {s.name: s for s in wait_for_spans(traced, 2)}
+    assert spans["chat gpt-4o-mini"].parent.span_id == parent.get_span_context().span_id
+
+
+async def test_early_bound_acompletion_is_traced_once(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    await early_acompletion(model=MODEL, messages=user_messages(), **call_args)
+    await asyncio.sleep(0.1)
+    (span,) = wait_for_spans(traced, 1)
+    assert span.attributes["gen_ai.usage.input_tokens"] == 12
+
+
+def test_early_bound_stream(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    chunks = list(early_completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
+    (span,) = wait_for_spans(traced, 1)
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.response.id"] == chunks[0].id
+
+
+def test_early_bound_error(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    with pytest.raises(litellm.RateLimitError):
+        early_completion(model="openai/error-429", messages=user_messages(), **call_args)
+    (span,) = wait_for_spans(traced, 1)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "RateLimitError"
+
+
+def test_early_bound_embedding(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    early_embedding(model="openai/text-embedding-3-small", input=["a", "b"], **call_args)
+    (span,) = wait_for_spans(traced, 1)
+    assert span.name == "embeddings text-embedding-3-small"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 6
+
+
+def test_wrapped_calls_are_not_traced_twice(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    litellm.completion(model=MODEL, messages=user_messages(), **call_args)
+    list(litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
+    time.sleep(0.3)  # let LiteLLM's logging thread run the callbacks
+    assert len(wait_for_spans(traced, 3, timeout=0.5)) == 2
+
+
+def test_nothing_after_uninstrument(instrument: Any, call_args: dict[str, Any]) -> None:
+    telemetry = instrument()
+    LiteLLMInstrumentor().uninstrument()
+    early_completion(model=MODEL, messages=user_messages(), **call_args)
+    time.sleep(0.3)
+    assert telemetry.finished() == []
+    for name in ("callbacks", "success_callback", "_async_success_callback", "input_callback"):
+        assert not [
+            c for c in getattr(litellm, name, []) if type(c).__name__ == "EarlyBoundCallTracer"
+        ], name
+
+
+def test_instrument_uninstrument_instrument_no_duplicates(
+    instrument: Any, call_args: dict[str, Any]
+) -> None:
+    telemetry = instrument()
+    LiteLLMInstrumentor().uninstrument()
+    instrument()
+    early_completion(model=MODEL, messages=user_messages(), **call_args)
+    litellm.completion(model=MODEL, messages=user_messages(), **call_args)
+    time.sleep(0.3)
+    assert len(wait_for_spans(telemetry, 3, timeout=0.5)) == 2
