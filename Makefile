@@ -36,7 +36,7 @@ test: $(STAMP) lint
 $(OLDEST_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_PY) -m pip install --quiet --upgrade pip
-	$(OLDEST_PY) -m pip install --quiet -e '.[test]' 'litellm[proxy]==$(OLDEST_LITELLM)'
+	$(OLDEST_PY) -m pip install --quiet -e '.[test,demo]' 'litellm[proxy]==$(OLDEST_LITELLM)'
 	touch $(OLDEST_STAMP)
 
 test-oldest: $(OLDEST_STAMP)
