@@ -78,8 +78,7 @@ class Telemetry:
         return None
 
 
-@pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
+def make_telemetry() -> Telemetry:
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -88,9 +87,15 @@ def telemetry() -> Iterator[Telemetry]:
     logs = InMemoryLogRecordExporter()
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-    yield Telemetry(spans, metrics, logs, tracer_provider, meter_provider, logger_provider)
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+    return Telemetry(spans, metrics, logs, tracer_provider, meter_provider, logger_provider)
+
+
+@pytest.fixture
+def telemetry() -> Iterator[Telemetry]:
+    telemetry = make_telemetry()
+    yield telemetry
+    telemetry.tracer_provider.shutdown()
+    telemetry.meter_provider.shutdown()
 
 
 @pytest.fixture

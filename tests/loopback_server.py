@@ -38,6 +38,91 @@ also be forced with the ``x-loopback-mode`` request header or a
 ``"loopback_mode"`` field in the JSON body (LiteLLM: ``extra_headers`` /
 ``extra_body``).  Those take precedence over the model name.
 
+Endpoints (all under ``base_url``, i.e. ``/v1``; every POST endpoint answers
+an ``error-<status>`` mode with the error shape above).  The LiteLLM calls
+below were checked against LiteLLM 1.106.2; ``B`` stands for
+``api_base=srv.base_url, api_key="sk-test"``:
+
+``POST /chat/completions``, ``POST /completions``
+    ``litellm.completion`` / ``text_completion`` (``model="openai/<name>"``).
+    ``text_completion`` only reaches ``/completions`` for models LiteLLM
+    considers text-completion models (``openai/gpt-3.5-turbo-instruct``, or
+    names it does not know, such as ``openai/error-429``); for chat models
+    like ``openai/gpt-4o-mini`` it calls ``/chat/completions`` instead.
+``POST /embeddings``
+    ``litellm.embedding``; ``n`` inputs give ``n`` vectors of ``dimensions``
+    (default 8) floats, or base64 when ``encoding_format="base64"``.
+``POST /responses``
+    ``litellm.responses(input=..., model="openai/gpt-4o-mini", max_retries=0,
+    **B)``.  A ``response`` object (id ``resp_loopback_<n>``, model rewritten
+    like chat, usage 12 in (4 cached) / 5 out (2 reasoning) / 17 total) whose
+    ``output`` is one ``message`` (``msg_1``) with ``output_text``; ``tool-model``
+    gives one ``function_call`` item (``fc_1`` / ``call_weather_1``) instead,
+    ``reasoning-model`` puts a ``reasoning`` item (``rs_1``, summary "Thinking
+    hard") first, ``no-usage-model`` sends ``"usage": null``.  With
+    ``"stream": true`` the events are ``event: <type>`` + ``data: <json>``
+    frames with a ``sequence_number`` from 0 and no ``[DONE]``:
+    ``response.created``, ``response.in_progress``, then per output item
+    ``response.output_item.added``, its content events
+    (``content_part.added``, ``output_text.delta`` x3 "Hello" / " from" /
+    " loopback", ``output_text.done``, ``content_part.done``; or
+    ``function_call_arguments.delta`` x3 + ``.done``; or the
+    ``reasoning_summary_part`` / ``reasoning_summary_text`` events),
+    ``response.output_item.done``, and finally ``response.completed`` with
+    the full response and usage.  ``slow-stream`` / ``drop-stream`` apply.
+    Caveat: LiteLLM *fakes* Responses streaming (one non-streaming request,
+    then synthesised events) for models missing from its cost map, e.g.
+    ``openai/tool-model``.  To get the real SSE path with a special mode,
+    send ``openai/gpt-4o-mini`` plus ``extra_headers={"x-loopback-mode": ...}``.
+``POST /images/generations``
+    ``litellm.image_generation(prompt=..., model="openai/gpt-image-1", n=2,
+    max_retries=0, **B)``.  ``n`` images, each a 1x1 PNG as ``b64_json`` with
+    ``revised_prompt`` "a cat", or ``{"url": "https://example.invalid/img.png"}``
+    when ``response_format="url"``; ``usage`` is gpt-image-1's shape (10 in,
+    20 out, 30 total, whatever ``n`` is).
+``POST /rerank`` (also ``/v2/rerank``, and ``/v1/rerank`` behind ``/v1``)
+    Cohere-style.  ``litellm.rerank(model="cohere/rerank-english-v3.0",
+    query=..., documents=[...], top_n=2, **B)`` (no ``max_retries``) -- LiteLLM
+    uses Cohere's v2 API, so the request path is ``/v1/v2/rerank``; the
+    response keeps ``meta.billed_units.search_units`` (1), which LiteLLM
+    prices.  ``hosted_vllm/<any name>`` (same kwargs) calls ``/v1/rerank``
+    but LiteLLM rebuilds ``meta`` from ``usage.total_tokens`` (4 per
+    document).  (``jina_ai/`` and ``together_ai/`` also reach ``/v1/rerank``;
+    ``infinity/`` expects a different ``document`` shape and fails.)  Document
+    ``i`` of ``n`` scores ``(i + 1) / (n + 1)``, so results come back in
+    reverse input order; ``top_n`` truncates, ``return_documents`` adds
+    ``{"document": {"text": ...}}``.  Id: ``rerank-loopback-<n>``.
+``POST /audio/transcriptions`` (``multipart/form-data``)
+    ``litellm.transcription(model="openai/whisper-1", file=("a.wav", b"..."),
+    max_retries=0, **B)`` (or an open file / ``io.BytesIO``).  Recorded body:
+    the form fields, with ``file`` as ``{"filename", "size"}``.  ``json``
+    answers ``{"text": "Hello from loopback", "usage": {"type": "tokens",
+    ...}}`` (7 in / 3 out / 10 total); ``verbose_json`` adds ``language``
+    "english", ``duration`` 1.5, ``segments`` [] and has duration usage
+    (2 seconds); ``text`` / ``srt`` / ``vtt`` answer plain text.  Note that
+    LiteLLM itself sends ``response_format=verbose_json`` for ``whisper-1``.
+``POST /audio/speech``
+    ``litellm.speech(model="openai/tts-1", input=..., voice="alloy",
+    max_retries=0, **B)``; the body is ``b"ID3"`` + 100 zero bytes,
+    ``Content-Type: audio/mpeg``.
+``POST /moderations``
+    ``litellm.moderation(input=..., model="omni-moderation-latest", **B)``;
+    ``amoderation`` accepts ``model="openai/omni-moderation-latest"``.  One
+    unflagged result per input string (all categories false, small scores),
+    id ``modr-loopback-<n>``, ``model`` echoed (``omni-moderation-latest``
+    when none is sent).  The sync call forwards the model unstripped (so
+    ``openai/...`` comes back verbatim) and neither call honours
+    ``max_retries``: errors are tried 3 times unless an ``openai.OpenAI``
+    ``client=`` with ``max_retries=0`` is passed.
+``GET /models``
+    The list of special model names (health checks).
+
+Mode overrides do not reach every endpoint through LiteLLM: ``extra_headers``
+works for chat, completions, embeddings, responses and images; ``rerank``
+needs ``headers=`` instead; ``transcription`` needs ``extra_body`` (it turns
+``extra_headers`` into a form field); ``speech`` and ``moderation`` forward
+neither, so select their behaviour by model name (``openai/error-429``).
+
 Example::
 
     with LoopbackLLMServer() as srv:
@@ -62,6 +147,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import HeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +188,63 @@ SLOW_STREAM_DELAY_S = 0.05
 #: Number of SSE events ``drop-stream`` delivers before killing the socket.
 DROP_STREAM_AFTER = 2
 
+# -- Responses API (``/responses``) --------------------------------------------
+RESPONSE_MESSAGE_ID = "msg_1"
+RESPONSE_FUNCTION_CALL_ID = "fc_1"
+RESPONSE_REASONING_ID = "rs_1"
+
+# -- images (``/images/generations``) ------------------------------------------
+#: A valid 1x1 PNG, small enough to inline in every response.
+IMAGE_PNG_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+IMAGE_URL = "https://example.invalid/img.png"
+IMAGE_REVISED_PROMPT = "a cat"
+#: ``usage`` as gpt-image-1 reports it (fixed, whatever ``n`` is).
+IMAGE_USAGE: JSONDict = {
+    "input_tokens": 10,
+    "output_tokens": 20,
+    "total_tokens": 30,
+    "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+}
+
+# -- rerank (``/rerank``) ------------------------------------------------------
+RERANK_TOKENS_PER_DOCUMENT = 4
+
+# -- audio (``/audio/transcriptions``, ``/audio/speech``) ----------------------
+#: Token usage for ``json`` transcriptions (the gpt-4o-transcribe shape).
+TRANSCRIPTION_TOKEN_USAGE: JSONDict = {
+    "type": "tokens",
+    "input_tokens": 7,
+    "input_token_details": {"text_tokens": 0, "audio_tokens": 7},
+    "output_tokens": 3,
+    "total_tokens": 10,
+}
+#: Duration usage for ``verbose_json`` transcriptions (the whisper-1 shape).
+TRANSCRIPTION_DURATION_USAGE: JSONDict = {"type": "duration", "seconds": 2}
+TRANSCRIPTION_LANGUAGE = "english"
+TRANSCRIPTION_DURATION_S = 1.5
+#: What ``/audio/speech`` returns: an ID3 tag header followed by silence.
+SPEECH_AUDIO = b"ID3" + bytes(100)
+
+# -- moderations (``/moderations``) --------------------------------------------
+DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
+MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/instructions",
+    "self-harm/intent",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
 _ERROR_MODEL = re.compile(r"^error-(\d{3})$")
 #: ``type``/``code`` per status, in OpenAI's error shape.
 #:
@@ -129,8 +273,12 @@ class RecordedRequest:
     ``headers`` keys are lower-cased because HTTP header names are
     case-insensitive and clients differ in the casing they send.  ``body`` is
     the parsed JSON object, or ``None`` when the body was empty or not a JSON
-    object.  ``query`` holds the raw query string (without ``?``), which is
-    kept out of ``path`` so path assertions stay simple.
+    object.  A ``multipart/form-data`` body (audio transcriptions) is recorded
+    as a dict of its fields instead: text fields as strings (a list when a
+    name repeats, e.g. ``timestamp_granularities[]``) and each file as
+    ``{"filename": ..., "size": <bytes>}`` -- never the file content itself.
+    ``query`` holds the raw query string (without ``?``), which is kept out of
+    ``path`` so path assertions stay simple.
     """
 
     method: str
@@ -211,6 +359,54 @@ def _embedding_inputs(raw: object) -> list[object]:
             return [raw]
         return list(raw)
     return [raw]
+
+
+def _document_text(document: object) -> str:
+    """Text of a rerank document: a string, or a dict's ``text`` (else its JSON)."""
+    if isinstance(document, str):
+        return document
+    if isinstance(document, dict) and isinstance(document.get("text"), str):
+        return document["text"]
+    return json.dumps(document)
+
+
+def _parse_multipart(raw: bytes, content_type: str) -> JSONDict | None:
+    """Parse a ``multipart/form-data`` body into ``{field name: value}``.
+
+    Text fields become strings (a list if the name repeats); files become
+    ``{"filename": ..., "size": ...}`` so recorded requests never hold (or
+    print) the uploaded bytes.  Returns ``None`` if there is no boundary.
+    """
+    header = Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        return None
+    fields: JSONDict = {}
+    for part in raw.split(b"--" + boundary.encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break  # the closing delimiter
+        head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        content = content.removesuffix(b"\r\n")
+        part_headers = HeaderParser().parsestr(head.decode("utf-8", "replace") + "\r\n\r\n")
+        name = part_headers.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = part_headers.get_filename()
+        value: object = (
+            {"filename": filename, "size": len(content)}
+            if filename is not None
+            else content.decode("utf-8", "replace")
+        )
+        if name not in fields:
+            fields[name] = value
+        elif isinstance(fields[name], list):
+            fields[name].append(value)
+        else:
+            fields[name] = [fields[name], value]
+    return fields
 
 
 def _positive_int(value: object, default: int) -> int:
@@ -312,6 +508,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._completion(body, chat=False)
         elif route == "/embeddings":
             self._embeddings(body)
+        elif route == "/responses":
+            self._responses(body)
+        elif route == "/images/generations":
+            self._images(body)
+        # "/v1/rerank" after stripping means the client sent /v1/v1/rerank:
+        # LiteLLM's cohere provider appends /v1/rerank to an api_base that
+        # already ends in /v1.  "/v2/rerank" is Cohere's v2 path.
+        elif route in ("/rerank", "/v1/rerank", "/v2/rerank"):
+            self._rerank(body)
+        elif route == "/audio/transcriptions":
+            self._transcription(body)
+        elif route == "/audio/speech":
+            self._speech(body)
+        elif route == "/moderations":
+            self._moderations(body)
         else:
             self._not_found(path)
 
@@ -382,7 +593,10 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         raw = self._read_body()
         body: JSONDict | None = None
-        if raw:
+        content_type = self.headers.get("Content-Type", "")
+        if raw and content_type.lower().startswith("multipart/form-data"):
+            body = _parse_multipart(raw, content_type)
+        elif raw:
             try:
                 parsed = json.loads(raw)
             except ValueError:
@@ -476,6 +690,159 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def _responses(self, body: JSONDict) -> None:
+        """Answer the Responses API (``/responses``), streamed or not."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        model = _response_model(str(body.get("model") or ""))
+        response_id = f"resp_loopback_{self.server.owner._next_id()}"
+        usage = None if mode == "no-usage-model" else _responses_usage()
+        if not body.get("stream"):
+            self._send_json(
+                200,
+                _responses_object(
+                    response_id,
+                    model,
+                    body,
+                    status="completed",
+                    output=_responses_output(mode),
+                    usage=usage,
+                ),
+            )
+            return
+        events = _responses_stream(response_id, model, body, mode, usage)
+        self._send_sse(
+            (f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events),
+            mode,
+            done=None,  # the Responses API ends with response.completed, no [DONE]
+        )
+
+    def _images(self, body: JSONDict) -> None:
+        """Answer ``/images/generations`` with ``n`` tiny images."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        n = _positive_int(body.get("n"), 1)
+        image: JSONDict = (
+            {"url": IMAGE_URL}
+            if body.get("response_format") == "url"
+            else {"b64_json": IMAGE_PNG_B64, "revised_prompt": IMAGE_REVISED_PROMPT}
+        )
+        self._send_json(
+            200,
+            {
+                "created": CREATED,
+                "data": [dict(image) for _ in range(n)],
+                "usage": json.loads(json.dumps(IMAGE_USAGE)),
+            },
+        )
+
+    def _rerank(self, body: JSONDict) -> None:
+        """Answer Cohere-style ``/rerank``; later documents score higher.
+
+        Document ``i`` of ``n`` scores ``(i + 1) / (n + 1)``, so results come
+        back in *reverse* input order, which shows that the client keeps the
+        server's ordering and uses ``index`` to map back to its documents.
+        """
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        documents = body.get("documents")
+        if not isinstance(documents, list):
+            documents = []
+        count = len(documents)
+        results: list[JSONDict] = []
+        for i in reversed(range(count)):
+            result: JSONDict = {"index": i, "relevance_score": round((i + 1) / (count + 1), 6)}
+            if body.get("return_documents"):
+                result["document"] = {"text": _document_text(documents[i])}
+            results.append(result)
+        top_n = _positive_int(body.get("top_n"), count)
+        tokens = RERANK_TOKENS_PER_DOCUMENT * count
+        self._send_json(
+            200,
+            {
+                "id": f"rerank-loopback-{self.server.owner._next_id()}",
+                "model": str(body.get("model") or ""),
+                "results": results[:top_n],
+                "meta": {
+                    "api_version": {"version": "1"},
+                    "billed_units": {"search_units": 1},
+                },
+                # vLLM / Infinity report tokens here; Cohere ignores it.
+                "usage": {"total_tokens": tokens},
+            },
+        )
+
+    def _transcription(self, body: JSONDict) -> None:
+        """Answer ``/audio/transcriptions`` (a multipart upload)."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        if not isinstance(body.get("file"), dict):
+            payload = _error_body(400)
+            payload["error"]["message"] = "loopback 400: no file uploaded"
+            payload["error"]["param"] = "file"
+            self._send_json(400, payload)
+            return
+        response_format = body.get("response_format") or "json"
+        if response_format in ("text", "srt", "vtt"):
+            text = {
+                "text": f"{CONTENT}\n",
+                "srt": f"1\n00:00:00,000 --> 00:00:01,500\n{CONTENT}\n\n",
+                "vtt": f"WEBVTT\n\n00:00:00.000 --> 00:00:01.500\n{CONTENT}\n\n",
+            }[response_format]
+            self._send_bytes(200, text.encode(), "text/plain; charset=utf-8")
+            return
+        payload: JSONDict
+        if response_format == "verbose_json":
+            payload = {
+                "task": "transcribe",
+                "language": TRANSCRIPTION_LANGUAGE,
+                "duration": TRANSCRIPTION_DURATION_S,
+                "text": CONTENT,
+                "segments": [],
+                "usage": dict(TRANSCRIPTION_DURATION_USAGE),
+            }
+        else:
+            payload = {"text": CONTENT, "usage": json.loads(json.dumps(TRANSCRIPTION_TOKEN_USAGE))}
+        self._send_json(200, payload)
+
+    def _speech(self, body: JSONDict) -> None:
+        """Answer ``/audio/speech`` with a fixed, tiny "MP3"."""
+        if self._maybe_error(self._mode(body)):
+            return
+        self._send_bytes(200, SPEECH_AUDIO, "audio/mpeg")
+
+    def _moderations(self, body: JSONDict) -> None:
+        """Answer ``/moderations``: nothing is ever flagged, one result per input."""
+        # litellm.moderation() (sync) forwards the model *with* its provider
+        # prefix, e.g. "openai/error-429"; still honour the error modes then.
+        mode = self._mode(body).removeprefix("openai/")
+        if self._maybe_error(mode):
+            return
+        raw = body.get("input")
+        # A list of strings is many inputs; a list of content parts (omni
+        # models' multimodal form) is a single input.
+        count = len(raw) if isinstance(raw, list) and all(isinstance(x, str) for x in raw) else 1
+        result: JSONDict = {
+            "flagged": False,
+            "categories": dict.fromkeys(MODERATION_CATEGORIES, False),
+            "category_scores": {
+                name: round(0.0001 * (k + 1), 6) for k, name in enumerate(MODERATION_CATEGORIES)
+            },
+            "category_applied_input_types": {name: ["text"] for name in MODERATION_CATEGORIES},
+        }
+        self._send_json(
+            200,
+            {
+                "id": f"modr-loopback-{self.server.owner._next_id()}",
+                "model": _response_model(str(body.get("model") or DEFAULT_MODERATION_MODEL)),
+                "results": [json.loads(json.dumps(result)) for _ in range(max(count, 1))],
+            },
+        )
+
     # -- response writing ---------------------------------------------------
 
     def _maybe_error(self, mode: str) -> bool:
@@ -503,10 +870,21 @@ class _Handler(BaseHTTPRequestHandler):
         extra_headers: dict[str, str] | None = None,
     ) -> None:
         """Write a complete JSON response with an exact Content-Length."""
-        data = json.dumps(payload).encode("utf-8")
+        self._send_bytes(
+            status, json.dumps(payload).encode("utf-8"), "application/json", extra_headers
+        )
+
+    def _send_bytes(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        """Write a complete response of any media type with an exact Content-Length."""
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (extra_headers or {}).items():
                 self.send_header(name, value)
@@ -516,7 +894,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send_stream(self, events: Iterator[JSONDict], mode: str) -> None:
-        """Write Server-Sent Events using chunked transfer encoding.
+        """Stream Chat/Completions-style SSE: ``data:`` lines, then ``[DONE]``."""
+        self._send_sse(
+            (f"data: {json.dumps(event)}\n\n".encode() for event in events),
+            mode,
+            done=b"data: [DONE]\n\n",
+        )
+
+    def _send_sse(self, frames: Iterator[bytes], mode: str, *, done: bytes | None) -> None:
+        """Write pre-framed Server-Sent Events using chunked transfer encoding.
+
+        ``done`` is an optional final frame (the ``[DONE]`` sentinel).  The
+        ``slow-stream`` and ``drop-stream`` modes apply to every stream.
 
         Chunked encoding (rather than ``Connection: close``) is used because
         the terminating zero-length chunk marks a *complete* stream: httpx then
@@ -532,14 +921,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            for sent, event in enumerate(events):
+            for sent, frame in enumerate(frames):
                 if drop_after is not None and sent >= drop_after:
                     self._drop_connection()
                     return
                 if sent and delay:
                     time.sleep(delay)
-                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
-            self._write_chunk(b"data: [DONE]\n\n")
+                self._write_chunk(frame)
+            if done is not None:
+                self._write_chunk(done)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:
             # The client went away mid-stream; nothing left to do.
@@ -752,6 +1142,176 @@ def _text_stream(
         event["choices"] = []
         event["usage"] = _usage(n)
         yield event
+
+
+def _responses_usage() -> JSONDict:
+    """Responses-API usage: the chat numbers under the Responses field names."""
+    return {
+        "input_tokens": PROMPT_TOKENS,
+        "input_tokens_details": {"cached_tokens": CACHED_TOKENS},
+        "output_tokens": COMPLETION_TOKENS_PER_CHOICE,
+        "output_tokens_details": {"reasoning_tokens": REASONING_TOKENS},
+        "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS_PER_CHOICE,
+    }
+
+
+def _responses_output(mode: str) -> list[JSONDict]:
+    """The completed ``output`` items for ``mode``."""
+    items: list[JSONDict] = []
+    if mode == "reasoning-model":
+        items.append(
+            {
+                "type": "reasoning",
+                "id": RESPONSE_REASONING_ID,
+                "summary": [{"type": "summary_text", "text": "".join(REASONING_PIECES)}],
+            }
+        )
+    if mode == "tool-model":
+        items.append(
+            {
+                "type": "function_call",
+                "id": RESPONSE_FUNCTION_CALL_ID,
+                "call_id": TOOL_CALL_ID,
+                "name": TOOL_NAME,
+                "arguments": TOOL_ARGUMENTS,
+                "status": "completed",
+            }
+        )
+    else:
+        items.append(
+            {
+                "type": "message",
+                "id": RESPONSE_MESSAGE_ID,
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": CONTENT, "annotations": []}],
+            }
+        )
+    return items
+
+
+def _responses_object(
+    response_id: str,
+    model: str,
+    body: JSONDict,
+    *,
+    status: str,
+    output: list[JSONDict],
+    usage: JSONDict | None,
+) -> JSONDict:
+    """Build a ``response`` object; request parameters are echoed like OpenAI does."""
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": None,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_logprobs": 0,
+        "top_p": body.get("top_p", 1.0),
+        "truncation": "disabled",
+        "usage": usage,
+        "user": body.get("user"),
+        "metadata": body.get("metadata") or {},
+    }
+
+
+def _responses_stream(
+    response_id: str,
+    model: str,
+    body: JSONDict,
+    mode: str,
+    usage: JSONDict | None,
+) -> Iterator[JSONDict]:
+    """Yield Responses-API stream events, numbered by ``sequence_number``.
+
+    Order as OpenAI sends it: ``response.created``, ``response.in_progress``,
+    then per output item ``output_item.added`` ... ``output_item.done``, and
+    finally ``response.completed`` carrying the full response and usage.
+    """
+    sequence = iter(range(1 << 62))
+
+    def event(kind: str, **fields: object) -> JSONDict:
+        return {"type": kind, "sequence_number": next(sequence), **fields}
+
+    pending = _responses_object(
+        response_id, model, body, status="in_progress", output=[], usage=None
+    )
+    yield event("response.created", response=pending)
+    yield event("response.in_progress", response=pending)
+    output = _responses_output(mode)
+    for index, item in enumerate(output):
+        where: JSONDict = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            yield event(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "status": "in_progress", "content": []},
+            )
+            part = {"type": "output_text", "text": "", "annotations": []}
+            yield event("response.content_part.added", **where, content_index=0, part=part)
+            for piece in CONTENT_PIECES:
+                yield event("response.output_text.delta", **where, content_index=0, delta=piece)
+            yield event("response.output_text.done", **where, content_index=0, text=CONTENT)
+            yield event(
+                "response.content_part.done", **where, content_index=0, part=item["content"][0]
+            )
+        elif item["type"] == "function_call":
+            yield event(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "status": "in_progress", "arguments": ""},
+            )
+            for piece in TOOL_ARGUMENT_PIECES:
+                yield event("response.function_call_arguments.delta", **where, delta=piece)
+            yield event(
+                "response.function_call_arguments.done",
+                **where,
+                name=TOOL_NAME,
+                arguments=TOOL_ARGUMENTS,
+            )
+        else:  # reasoning
+            yield event(
+                "response.output_item.added", output_index=index, item={**item, "summary": []}
+            )
+            summary = {"type": "summary_text", "text": ""}
+            yield event(
+                "response.reasoning_summary_part.added", **where, summary_index=0, part=summary
+            )
+            for piece in REASONING_PIECES:
+                yield event(
+                    "response.reasoning_summary_text.delta", **where, summary_index=0, delta=piece
+                )
+            text = "".join(REASONING_PIECES)
+            yield event("response.reasoning_summary_text.done", **where, summary_index=0, text=text)
+            yield event(
+                "response.reasoning_summary_part.done",
+                **where,
+                summary_index=0,
+                part=item["summary"][0],
+            )
+        yield event("response.output_item.done", output_index=index, item=item)
+    yield event(
+        "response.completed",
+        response=_responses_object(
+            response_id, model, body, status="completed", output=output, usage=usage
+        ),
+    )
 
 
 class LoopbackLLMServer:

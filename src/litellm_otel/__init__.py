@@ -53,6 +53,7 @@ from litellm_otel.version import __version__
 __all__ = ["LiteLLMInstrumentor", "__version__"]
 
 _SCOPE = "litellm_otel"
+_FORWARDS_TO = {"completion_with_retries": "completion", "acompletion_with_retries": "completion"}
 
 
 class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -74,7 +75,13 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             original = getattr(litellm, name, None)
             if original is None:  # not in this LiteLLM release
                 continue
-            wrapper = make_wrapper(tracer, surface, is_async, ArgumentBinder(original))
+            binder = ArgumentBinder(original)
+            if not binder.names:
+                # Several entry points are ``(*args, **kwargs)`` forwarding to another one,
+                # whose signature says what positional arguments mean.
+                twin = _FORWARDS_TO.get(name, name[1:] if is_async else name)
+                binder = ArgumentBinder(getattr(litellm, twin, original))
+            wrapper = make_wrapper(tracer, surface, is_async, binder)
             wrapt.wrap_function_wrapper(litellm, name, wrapper)
             wrapped.append(name)
         self._wrapped = tuple(wrapped)

@@ -57,14 +57,14 @@ Invocation = InferenceInvocation | EmbeddingInvocation
 class ArgumentBinder:
     """Maps positional arguments to LiteLLM's parameter names, computed once per function."""
 
-    __slots__ = ("_names",)
+    __slots__ = ("names",)
 
     def __init__(self, function: Callable[..., Any]) -> None:
         try:
             parameters = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):
             parameters = ()  # type: ignore[assignment]
-        self._names = tuple(
+        self.names = tuple(
             p.name
             for p in parameters
             if p.kind
@@ -74,7 +74,7 @@ class ArgumentBinder:
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
         if not args:
             return kwargs
-        params = dict(zip(self._names, args, strict=False))
+        params = dict(zip(self.names, args, strict=False))
         params.update(kwargs)
         return params
 
