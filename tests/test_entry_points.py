@@ -16,6 +16,11 @@ from tests.conftest import API_KEY, Telemetry, user_messages
 AUDIO = ("hello.wav", b"RIFF" + b"\0" * 64)
 
 
+def moderation_client(fn: Any, kwargs: dict[str, Any]) -> Any:
+    client_type = openai.AsyncOpenAI if fn is litellm.amoderation else openai.OpenAI
+    return client_type(base_url=kwargs["api_base"], api_key=kwargs["api_key"], max_retries=0)
+
+
 def server_args(server: Any, *, retries: bool = True) -> dict[str, Any]:
     args: dict[str, Any] = {"api_base": server.base_url, "api_key": API_KEY}
     if retries:
@@ -48,12 +53,7 @@ ENTRY_POINTS: dict[str, tuple[Callable[[Any, str], Any], str, str, dict[str, Any
         lambda fn, model, **kw: fn(prompt="a cat", model=f"openai/{model}", n=2, **kw),
         "image_generation gpt-image-1",
         "image_generation",
-        {
-            "gen_ai.output.type": "image",
-            "gen_ai.request.choice.count": 2,
-            "gen_ai.usage.input_tokens": 10,
-            "gen_ai.usage.output_tokens": 20,
-        },
+        {"gen_ai.output.type": "image", "gen_ai.request.choice.count": 2},
     ),
     "transcription": (
         lambda fn, model, **kw: fn(model=f"openai/{model}", file=AUDIO, **kw),
@@ -80,7 +80,10 @@ ENTRY_POINTS: dict[str, tuple[Callable[[Any, str], Any], str, str, dict[str, Any
         },
     ),
     "moderation": (
-        lambda fn, model, **kw: fn(input="some text", model=model, **kw),
+        # LiteLLM's moderation ignores api_base in some releases; an explicit client does not
+        lambda fn, model, **kw: fn(
+            input="some text", model=model, client=moderation_client(fn, kw), **kw
+        ),
         "moderation omni-moderation-latest",
         "moderation",
         {"litellm.moderation.flagged": False},
@@ -127,6 +130,13 @@ def test_sync_entry_point(name: str, traced: Telemetry, server: Any) -> None:
     response_id = getattr(result, "id", None)
     if isinstance(response_id, str):
         assert span.attributes["gen_ai.response.id"] == response_id
+    usage = getattr(result, "usage", None)
+    if name == "image_generation" and getattr(usage, "input_tokens", None):
+        # gpt-image-1 reports usage; LiteLLM before ~1.75 drops it (then none is recorded)
+        assert span.attributes["gen_ai.usage.input_tokens"] == 10
+        assert span.attributes["gen_ai.usage.output_tokens"] == 20
+    elif name == "image_generation":
+        assert "gen_ai.usage.input_tokens" not in span.attributes
 
 
 @pytest.mark.parametrize("name", list(ENTRY_POINTS))
@@ -147,7 +157,8 @@ async def test_async_entry_point(name: str, traced: Telemetry, server: Any) -> N
 def test_entry_point_errors(name: str, traced: Telemetry, server: Any) -> None:
     call = ENTRY_POINTS[name][0]
     prefix = "cohere/" if name == "rerank" else ""
-    with pytest.raises((litellm.RateLimitError, openai.RateLimitError)):
+    # RateLimitError everywhere in recent LiteLLM; older releases map some 429s differently
+    with pytest.raises(openai.APIError) as raised:
         kwargs = server_args(server, retries=name not in NO_MAX_RETRIES)
         if prefix:
             litellm.rerank(model="cohere/error-429", query="q", documents=["a"], **kwargs)
@@ -155,7 +166,7 @@ def test_entry_point_errors(name: str, traced: Telemetry, server: Any) -> None:
             call(getattr(litellm, name), "error-429", **kwargs)
     span = traced.only_span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == "RateLimitError"
+    assert span.attributes["error.type"] == type(raised.value).__qualname__
     assert span.attributes["gen_ai.request.model"] == "error-429"
 
 
@@ -169,10 +180,22 @@ def test_completion_with_retries_is_one_span(traced: Telemetry, server: Any) -> 
 
 
 async def test_acompletion_with_retries_is_one_span(traced: Telemetry, server: Any) -> None:
-    await litellm.acompletion_with_retries(
-        model="openai/gpt-4o-mini", messages=user_messages(), **server_args(server)
-    )
-    assert traced.only_span().name == "chat gpt-4o-mini"
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    kwargs = {"model": "openai/gpt-4o-mini", "messages": user_messages(), **server_args(server)}
+    try:  # some LiteLLM releases break this function themselves; then we must fail alike
+        with suppress_instrumentation():
+            await litellm.acompletion_with_retries(**kwargs)
+        expected: type[BaseException] | None = None
+    except Exception as uninstrumented:
+        expected = type(uninstrumented)
+    if expected is None:
+        await litellm.acompletion_with_retries(**kwargs)
+        assert traced.only_span().name == "chat gpt-4o-mini"
+    else:
+        with pytest.raises(expected):
+            await litellm.acompletion_with_retries(**kwargs)
+        assert traced.only_span().attributes["error.type"] == expected.__qualname__
 
 
 def test_positional_arguments_of_forwarding_entry_points(traced: Telemetry, server: Any) -> None:

@@ -54,7 +54,9 @@ def check_fallback_trace(telemetry: Telemetry) -> None:
     for child in children:
         assert child.parent.span_id == parent.context.span_id
     assert children[0].status.status_code is StatusCode.ERROR
-    assert children[0].attributes["error.type"] == "InternalServerError"
+    # InternalServerError; LiteLLM before ~1.74 maps a 500 from these servers to APIError
+    failure = children[0].attributes["error.type"]
+    assert failure in ("InternalServerError", "APIError")
     assert children[1].status.status_code is StatusCode.UNSET
     assert children[1].attributes["gen_ai.usage.input_tokens"] == 12
 
@@ -70,7 +72,7 @@ def check_fallback_trace(telemetry: Telemetry) -> None:
     assert not [k for k in attributes if k.startswith("gen_ai.usage")]  # no double counting
     (event,) = parent.events
     assert event.name == "litellm.router.fallback"
-    assert event.attributes["error.type"] == "InternalServerError"
+    assert event.attributes["error.type"] == failure
     assert event.attributes["litellm.router.from_model_group"] == "primary"
     assert event.attributes["litellm.router.to_model_group"] == "backup"
     assert parent.status.status_code is StatusCode.UNSET

@@ -50,12 +50,9 @@ def usage_counts(usage: Any) -> dict[str, int]:
     """
     if usage is None:
         return {}
-    prompt = field(usage, "prompt_tokens")
-    if prompt is None:
-        prompt = field(usage, "input_tokens")
-    completion = field(usage, "completion_tokens")
-    if completion is None:
-        completion = field(usage, "output_tokens")
+    # Some usage objects carry both spellings, one of them zero-filled.
+    prompt = field(usage, "prompt_tokens") or field(usage, "input_tokens")
+    completion = field(usage, "completion_tokens") or field(usage, "output_tokens")
     if not prompt and not completion:
         # LiteLLM fills ``Usage(0, 0, 0)`` when the provider sent none; no real call has
         # zero input and zero output tokens, so this is "not reported", not a count.
