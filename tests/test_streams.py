@@ -102,9 +102,18 @@ def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
             pass
 
     invocation = _invocation(traced)
-    proxy = SyncStream(Source(), invocation, ChatStreamState(False), invocation.context)
+    proxy = SyncStream(Source(), invocation, ChatStreamState(False), invocation.context, finisher())
     assert [c for c in proxy] == chunks  # the very same objects, in order
     assert len(traced.finished()) == 1
+
+
+def finisher() -> Any:
+    """The wrappers' span-ender, with default options and no hooks."""
+    from litellm_otel._config import Options
+    from litellm_otel._hooks import Hooks
+    from litellm_otel._wrappers import Tracer
+
+    return Tracer(handler=None, options=Options(), hooks=Hooks())  # type: ignore[arg-type]
 
 
 def _invocation(telemetry: Telemetry) -> Any:
@@ -522,7 +531,7 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
     try:
         invocation = _invocation(traced)
         state = ChatStreamState(capture_content=False)
-        stream = SyncStream(Source(100_000), invocation, state, invocation.context)
+        stream = SyncStream(Source(100_000), invocation, state, invocation.context, finisher())
         iterator = iter(stream)
         for _ in range(1_000):
             next(iterator)

@@ -19,6 +19,9 @@ Options (keyword arguments of ``instrument()``; environment variables in bracket
 * ``suppress_nested_llm_spans`` [``OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS``]:
   ``True`` (default) keeps provider-SDK instrumentations (OpenAI SDK & co.) from adding a
   second GenAI span under ours; HTTP client spans are kept either way.
+* ``request_hook(span, params)``, ``response_hook(span, response)``: called once per call
+  while the span is open; ``content_filter(text) -> str | None`` redacts or drops captured
+  message text before it is recorded (see :mod:`litellm_otel._hooks`).
 
 What is wrapped: every function in :data:`litellm_otel._operations.SURFACES` (chat, text
 completion, Responses, embeddings, images, audio, rerank, moderation, each sync and async),
@@ -44,6 +47,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from litellm_otel import _callbacks
 from litellm_otel._config import Options
 from litellm_otel._failsafe import report_failure
+from litellm_otel._hooks import Hooks
 from litellm_otel._operations import SURFACES
 from litellm_otel._router import ROUTER_METHODS, make_router_wrapper
 from litellm_otel._wrappers import ArgumentBinder, Tracer, make_wrapper
@@ -69,7 +73,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         import litellm
 
         options = Options.from_kwargs(kwargs)
-        tracer = Tracer(_make_handler(options, kwargs), options)
+        tracer = Tracer(_make_handler(options, kwargs), options, Hooks.from_kwargs(kwargs))
         wrapped: list[str] = []
         for name, (surface, is_async) in SURFACES.items():
             original = getattr(litellm, name, None)

@@ -29,9 +29,16 @@ from opentelemetry.util.genai.stream import (
 
 from litellm_otel import _attributes as attrs
 from litellm_otel._failsafe import report_failure
-from litellm_otel._operations.common import error_of, record_exception
 
 _logger = logging.getLogger(__name__)
+
+
+class Finisher(Protocol):
+    """Ends a call's span (the wrappers' ``Tracer``: hooks, router bookkeeping, errors)."""
+
+    def stop(self, invocation: Any, response: Any = None) -> None: ...
+
+    def fail(self, invocation: Any, exception: BaseException) -> None: ...
 
 
 class StreamState(Protocol):
@@ -47,6 +54,7 @@ class _StreamFinisher:
 
     _self_invocation: InferenceInvocation
     _self_state: StreamState
+    _self_finisher: Finisher
     _self_closed_early: bool
 
     def _process_chunk(self, chunk: Any) -> None:
@@ -70,10 +78,7 @@ class _StreamFinisher:
                 invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
         except Exception:
             report_failure("finishing a stream")
-        try:
-            invocation.stop()
-        except Exception:
-            report_failure("ending a stream span")
+        self._self_finisher.stop(invocation, self)
 
     def _on_stream_error(self, error: BaseException) -> None:
         if isinstance(error, AbandonedStreamError):
@@ -86,11 +91,7 @@ class _StreamFinisher:
             self._self_state.apply(invocation)
         except Exception:
             report_failure("finishing a failed stream")
-        try:
-            record_exception(invocation, error)
-            invocation.fail(error_of(error))
-        except Exception:
-            report_failure("ending a failed stream span")
+        self._self_finisher.fail(invocation, error)
 
     def _close_early(self) -> None:
         """The caller closed the stream; if it was not finished yet, say so."""
@@ -119,12 +120,18 @@ class SyncStream(_StreamFinisher, SyncStreamWrapper[Any]):
     """Proxy for a stream returned by a sync call (``completion(stream=True)``)."""
 
     def __init__(
-        self, stream: Any, invocation: InferenceInvocation, state: StreamState, context: Context
+        self,
+        stream: Any,
+        invocation: InferenceInvocation,
+        state: StreamState,
+        context: Context,
+        finisher: Finisher,
     ):
         super().__init__(stream, invocation)
         self._self_invocation = invocation
         self._self_state = state
         self._self_context = context
+        self._self_finisher = finisher
         self._self_closed_early = False
 
     def _execution_context(self) -> _Activation:
@@ -169,12 +176,18 @@ class AsyncStream(_StreamFinisher, AsyncStreamWrapper[Any]):
     """Proxy for a stream returned by an async call (``acompletion(stream=True)``)."""
 
     def __init__(
-        self, stream: Any, invocation: InferenceInvocation, state: StreamState, context: Context
+        self,
+        stream: Any,
+        invocation: InferenceInvocation,
+        state: StreamState,
+        context: Context,
+        finisher: Finisher,
     ):
         super().__init__(stream, invocation)
         self._self_invocation = invocation
         self._self_state = state
         self._self_context = context
+        self._self_finisher = finisher
         self._self_closed_early = False
 
     def _execution_context(self) -> _Activation:

@@ -40,6 +40,7 @@ from litellm_otel import _attributes as attrs
 from litellm_otel import _router
 from litellm_otel._config import Options
 from litellm_otel._failsafe import report_failure
+from litellm_otel._hooks import Hooks
 from litellm_otel._operations import Surface
 from litellm_otel._operations.common import error_of, record_exception
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
@@ -82,9 +83,10 @@ class ArgumentBinder:
 class Tracer:
     """Everything the wrappers and the callback path need, built once per ``instrument()``."""
 
-    def __init__(self, handler: TelemetryHandler, options: Options) -> None:
+    def __init__(self, handler: TelemetryHandler, options: Options, hooks: Hooks) -> None:
         self.handler = handler
         self.options = options
+        self.hooks = hooks
         self.providers = ProviderResolver()
 
     def capture_content(self, invocation: Invocation) -> bool:
@@ -130,9 +132,13 @@ class Tracer:
             raw_model = params.get("model")
             if isinstance(raw_model, str) and raw_model != target.request_model:
                 extra[attrs.LITELLM_REQUEST_MODEL] = raw_model
-            surface.apply_request(invocation, params, self.capture_content(invocation))
+            capture = self.capture_content(invocation)
+            surface.apply_request(invocation, params, capture)
+            if capture:
+                self.hooks.filter_inputs(invocation)
         except Exception:
             report_failure("reading the request arguments")
+        self.hooks.on_request(invocation.span, params)
         _router.attempt_started(invocation, params, target)
         return invocation
 
@@ -160,15 +166,19 @@ class Tracer:
             if streamed and surface.new_stream_state is not None and _is_stream(result):
                 state = surface.new_stream_state(self.capture_content(invocation))
                 proxy_type = AsyncStream if is_async else SyncStream
-                return proxy_type(result, invocation, state, context)
+                return proxy_type(result, invocation, state, context, self)
             surface.apply_response(invocation, result, self.capture_content(invocation))
         except Exception:
             report_failure("reading the response")
-        self.stop(invocation)
+        self.stop(invocation, result)
         return result
 
-    @staticmethod
-    def stop(invocation: Invocation) -> None:
+    def stop(self, invocation: Invocation, response: Any = None) -> None:
+        """End a successful call: filter its output, run the response hook, end the span."""
+        if self.hooks.content_filter is not None and self.options.capture_content:
+            self.hooks.filter_outputs(invocation)
+        if response is not None:
+            self.hooks.on_response(invocation.span, response)
         try:
             invocation.stop()
         except Exception:
