@@ -263,3 +263,50 @@ def test_content_work_is_skipped_when_the_span_is_not_recording(
     assert calls == []
     # metrics still flow: they do not depend on sampling
     assert len(telemetry.metric_points("gen_ai.client.operation.duration")) == 1
+
+
+def test_long_content_is_truncated_with_a_marker(instrument: Any) -> None:
+    telemetry = instrument(capture_content=True, max_content_length=100)
+    huge_schema = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(50)}}
+    litellm.completion(
+        model=MODEL,
+        messages=user_messages("x" * 5000),
+        tools=[
+            {
+                "type": "function",
+                "function": {"name": "big", "description": "d" * 500, "parameters": huge_schema},
+            }
+        ],
+        mock_response="y" * 300,
+    )
+    attributes = telemetry.only_span().attributes
+    (message,) = json.loads(attributes["gen_ai.input.messages"])
+    assert message["parts"][0]["content"] == "x" * 100 + "…[truncated 4900 chars]"
+    (answer,) = json.loads(attributes["gen_ai.output.messages"])
+    assert answer["parts"][0]["content"] == "y" * 100 + "…[truncated 200 chars]"
+    (tool,) = json.loads(attributes["gen_ai.tool.definitions"])
+    assert tool["description"] == "d" * 100 + "…[truncated 400 chars]"
+    assert tool["parameters"].startswith("…[truncated ")
+
+
+def test_default_limit_and_environment_variable(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH", "10")
+    telemetry = instrument(capture_content=True)
+    litellm.completion(model=MODEL, messages=user_messages("z" * 20), mock_response="ok")
+    (message,) = json.loads(telemetry.only_span().attributes["gen_ai.input.messages"])
+    assert message["parts"][0]["content"] == "z" * 10 + "…[truncated 10 chars]"
+
+
+def test_sdk_attribute_length_limit_is_honoured(telemetry: Telemetry, instrument: Any) -> None:
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+    limited = TracerProvider(span_limits=SpanLimits(max_attribute_length=64))
+    limited.add_span_processor(SimpleSpanProcessor(telemetry.spans))
+    instrument(capture_content=True, tracer_provider=limited)
+    litellm.completion(model=MODEL, messages=user_messages("w" * 1000), mock_response="ok")
+    span = telemetry.only_span()
+    for value in span.attributes.values():
+        if isinstance(value, str):
+            assert len(value) <= 64

@@ -175,7 +175,7 @@ class Tracer:
 
     def stop(self, invocation: Invocation, response: Any = None) -> None:
         """End a successful call: filter its output, run the response hook, end the span."""
-        if self.hooks.content_filter is not None and self.options.capture_content:
+        if self.options.capture_content and invocation.span.is_recording():
             self.hooks.filter_outputs(invocation)
         if response is not None:
             self.hooks.on_response(invocation.span, response)
