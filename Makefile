@@ -11,18 +11,19 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The oldest LiteLLM we support (the lower bound of the `instruments` extra), tested in its
-# own virtual environment so a change that only works on new releases fails CI.
+# own virtual environment (with the 1.x OpenAI SDK; the newest tier runs 2.x) so a change
+# that only works on new releases fails CI.
 OLDEST_LITELLM ?= 1.72.0
 OLDEST_VENV    ?= .venv-oldest
 OLDEST_PY      := $(OLDEST_VENV)/bin/python
 OLDEST_STAMP   := $(OLDEST_VENV)/.installed-$(OLDEST_LITELLM)
 
-.PHONY: demo test test-oldest lint setup clean
+.PHONY: demo test test-oldest lint docs setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,demo]'
+	$(PY) -m pip install --quiet -e '.[test,demo,docs]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -36,7 +37,7 @@ test: $(STAMP) lint
 $(OLDEST_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_PY) -m pip install --quiet --upgrade pip
-	$(OLDEST_PY) -m pip install --quiet -e '.[test,demo]' 'litellm[proxy]==$(OLDEST_LITELLM)'
+	$(OLDEST_PY) -m pip install --quiet -e '.[test,demo]' 'litellm[proxy]==$(OLDEST_LITELLM)' 'openai<2'
 	touch $(OLDEST_STAMP)
 
 test-oldest: $(OLDEST_STAMP)
@@ -45,6 +46,10 @@ test-oldest: $(OLDEST_STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples
 	$(PY) -m ruff format --check src tests examples
+
+# The documentation site, built strictly: a broken link or a page missing from the nav fails.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) .pytest_cache .ruff_cache build dist
