@@ -50,6 +50,8 @@ def test_example_runs(code: str, loopback: Any) -> None:
         "OPENAI_API_BASE": loopback.base_url,
         "OPENAI_BASE_URL": loopback.base_url,
         "OPENAI_API_KEY": "sk-docs-example",
+        # backend recipes export to collectors that do not run here: fail fast at exit
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "1",
     }
     completed = subprocess.run(
         [sys.executable, "-c", code + "\n" + EPILOGUE],
