@@ -8,6 +8,7 @@ bug that fires on every call does not flood the user's logs.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 _logger = logging.getLogger("litellm_otel")
@@ -27,7 +28,7 @@ def report_failure(kind: str) -> None:
         "litellm-otel: telemetry failed while %s; the LiteLLM call is unaffected "
         "(further failures of this kind are not logged)",
         kind,
-        exc_info=True,
+        exc_info=sys.exc_info()[0] is not None,  # a configuration problem has no traceback
     )
 
 
