@@ -175,50 +175,49 @@ def make_router_wrapper(tracer: trace.Tracer, operation: str, is_async: bool) ->
         token = attach(trace.set_span_in_context(span))
         return call, token, _CURRENT.set(call)
 
+    def end(started: tuple[RouterCall, Any, Any], error: BaseException | None) -> None:
+        call, token, current = started
+        _CURRENT.reset(current)
+        detach(token)
+        call.end(error)
+
+    def start_or_none(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        if _CURRENT.get() is not None or not is_instrumentation_enabled():
+            return None
+        try:
+            return begin(args, kwargs)
+        except Exception:
+            report_failure("starting a router span")
+            return None
+
     if is_async:
 
         async def async_wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         ) -> Any:
-            if _CURRENT.get() is not None or not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            try:
-                call, token, current = begin(args, kwargs)
-            except Exception:
-                report_failure("starting a router span")
+            started = start_or_none(args, kwargs)
+            if started is None:
                 return await wrapped(*args, **kwargs)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
-                _CURRENT.reset(current)
-                detach(token)
-                call.end(error)
+                end(started, error)
                 raise
-            _CURRENT.reset(current)
-            detach(token)
-            call.end(None)
+            end(started, None)
             return result
 
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        if _CURRENT.get() is not None or not is_instrumentation_enabled():
-            return wrapped(*args, **kwargs)
-        try:
-            call, token, current = begin(args, kwargs)
-        except Exception:
-            report_failure("starting a router span")
+        started = start_or_none(args, kwargs)
+        if started is None:
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
-            _CURRENT.reset(current)
-            detach(token)
-            call.end(error)
+            end(started, error)
             raise
-        _CURRENT.reset(current)
-        detach(token)
-        call.end(None)
+        end(started, None)
         return result
 
     return sync_wrapper

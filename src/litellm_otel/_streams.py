@@ -55,6 +55,7 @@ class _StreamFinisher:
     _self_invocation: InferenceInvocation
     _self_state: StreamState
     _self_finisher: Finisher
+    _self_context: Context
     _self_closed_early: bool
 
     def _process_chunk(self, chunk: Any) -> None:
@@ -62,6 +63,23 @@ class _StreamFinisher:
             self._self_state.process(chunk, self._self_invocation)
         except Exception:
             report_failure("reading a stream chunk")
+
+    def _bind(
+        self,
+        invocation: InferenceInvocation,
+        state: StreamState,
+        context: Context,
+        finisher: Finisher,
+    ) -> None:
+        # ``_self_`` names stay on the proxy; wrapt forwards any other attribute to the stream.
+        self._self_invocation = invocation
+        self._self_state = state
+        self._self_context = context
+        self._self_finisher = finisher
+        self._self_closed_early = False
+
+    def _execution_context(self) -> _Activation:
+        return _Activation(self._self_context)
 
     def _record_chunk(self) -> None:
         try:
@@ -128,14 +146,7 @@ class SyncStream(_StreamFinisher, SyncStreamWrapper[Any]):
         finisher: Finisher,
     ):
         super().__init__(stream, invocation)
-        self._self_invocation = invocation
-        self._self_state = state
-        self._self_context = context
-        self._self_finisher = finisher
-        self._self_closed_early = False
-
-    def _execution_context(self) -> _Activation:
-        return _Activation(self._self_context)
+        self._bind(invocation, state, context, finisher)
 
     def __next__(self) -> Any:
         # util-genai's reader, inlined: our span is current only while LiteLLM produces
@@ -184,14 +195,7 @@ class AsyncStream(_StreamFinisher, AsyncStreamWrapper[Any]):
         finisher: Finisher,
     ):
         super().__init__(stream, invocation)
-        self._self_invocation = invocation
-        self._self_state = state
-        self._self_context = context
-        self._self_finisher = finisher
-        self._self_closed_early = False
-
-    def _execution_context(self) -> _Activation:
-        return _Activation(self._self_context)
+        self._bind(invocation, state, context, finisher)
 
     async def __anext__(self) -> Any:
         # Attached and detached within this one coroutine step, so always in the same task.

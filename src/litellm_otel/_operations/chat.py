@@ -16,6 +16,7 @@ from litellm_otel import _attributes as attrs
 from litellm_otel import _messages
 from litellm_otel._messages import field
 from litellm_otel._operations.common import (
+    apply_identity,
     apply_usage,
     hidden_params,
     integer,
@@ -101,12 +102,7 @@ def apply_text_request(
 
 
 def _apply_common_response(invocation: InferenceInvocation, response: Any) -> list[Any]:
-    response_id = getattr(response, "id", None)
-    if isinstance(response_id, str):
-        invocation.response_id = response_id
-    model = getattr(response, "model", None)
-    if isinstance(model, str):
-        invocation.response_model_name = model
+    apply_identity(invocation, response)
     choices = list(getattr(response, "choices", None) or ())
     reasons = [
         reason for choice in choices if isinstance(reason := field(choice, "finish_reason"), str)

@@ -30,6 +30,16 @@ def hidden_params(response: Any) -> Mapping[str, Any]:
     return hidden if isinstance(hidden, Mapping) else {}
 
 
+def apply_identity(invocation: Any, response: Any) -> None:
+    """``gen_ai.response.id`` and ``gen_ai.response.model``, when the response carries them."""
+    response_id = field(response, "id")
+    if isinstance(response_id, str):
+        invocation.response_id = response_id
+    model = field(response, "model")
+    if isinstance(model, str):
+        invocation.response_model_name = model
+
+
 def record_litellm_facts(attributes: dict[str, Any], response: Any) -> None:
     """Cost and cache hit as LiteLLM computed them; nothing when LiteLLM said nothing."""
     hidden = hidden_params(response)

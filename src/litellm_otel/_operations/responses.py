@@ -27,7 +27,12 @@ from opentelemetry.util.genai.types import (
 from litellm_otel import _messages
 from litellm_otel._messages import field, parse_arguments
 from litellm_otel._operations.chat import apply_sampling
-from litellm_otel._operations.common import apply_usage, integer, record_litellm_facts
+from litellm_otel._operations.common import (
+    apply_identity,
+    apply_usage,
+    integer,
+    record_litellm_facts,
+)
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -159,12 +164,7 @@ def output_message(response: Any) -> OutputMessage:
 
 
 def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
-    response_id = field(response, "id")
-    if isinstance(response_id, str):
-        invocation.response_id = response_id
-    model = field(response, "model")
-    if isinstance(model, str):
-        invocation.response_model_name = model
+    apply_identity(invocation, response)
     reason = finish_reason(response)
     if reason is not None:
         invocation.finish_reasons = [reason]

@@ -15,7 +15,12 @@ from opentelemetry.util.genai.types import InputMessage, TextPart
 
 from litellm_otel import _attributes as attrs
 from litellm_otel._messages import field
-from litellm_otel._operations.common import apply_usage, integer, record_litellm_facts
+from litellm_otel._operations.common import (
+    apply_identity,
+    apply_usage,
+    integer,
+    record_litellm_facts,
+)
 
 
 def apply_rerank_request(
@@ -36,9 +41,7 @@ def apply_rerank_request(
 def apply_rerank_response(
     invocation: InferenceInvocation, response: Any, capture_content: bool
 ) -> None:
-    response_id = field(response, "id")
-    if isinstance(response_id, str):
-        invocation.response_id = response_id
+    apply_identity(invocation, response)
     apply_usage(invocation, field(response, "usage"))
     record_litellm_facts(invocation.attributes, response)
 
@@ -57,12 +60,7 @@ def apply_moderation_request(
 def apply_moderation_response(
     invocation: InferenceInvocation, response: Any, capture_content: bool
 ) -> None:
-    response_id = field(response, "id")
-    if isinstance(response_id, str):
-        invocation.response_id = response_id
-    model = field(response, "model")
-    if isinstance(model, str):
-        invocation.response_model_name = model
+    apply_identity(invocation, response)
     results = field(response, "results")
     if isinstance(results, (list, tuple)):
         invocation.attributes[attrs.LITELLM_MODERATION_FLAGGED] = any(
