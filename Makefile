@@ -47,9 +47,25 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests examples
 	$(PY) -m ruff format --check src tests examples
 
+# A real Arize Phoenix (own venv, kept between runs: the cache) receives the demo's traces over
+# OTLP/HTTP and gRPC; its REST API and UI are checked (tests/phoenix/). `make test` skips it.
+PHOENIX_VENV ?= .venv-phoenix
+export PHOENIX_VENV
+
+.PHONY: test-phoenix phoenix-screenshot
+
+test-phoenix: $(STAMP)
+	bash scripts/phoenix_env.sh --with-chromium
+	$(PY) -m pytest -m phoenix tests/phoenix $(PYTEST_ARGS)
+
+# Regenerates docs/images/phoenix-trace.png (the README's picture) from a fresh Phoenix.
+phoenix-screenshot: $(STAMP)
+	bash scripts/phoenix_env.sh --with-chromium
+	PHOENIX_SCREENSHOT=docs/images/phoenix-trace.png $(PY) -m pytest -m phoenix tests/phoenix -k test_ui_shows_the_trace
+
 # The documentation site, built strictly: a broken link or a page missing from the nav fails.
 docs: $(STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) $(OLDEST_VENV) .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) $(OLDEST_VENV) $(PHOENIX_VENV) .pytest_cache .ruff_cache build dist site
