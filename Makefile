@@ -63,6 +63,12 @@ phoenix-screenshot: $(STAMP)
 	bash scripts/phoenix_env.sh --with-chromium
 	PHOENIX_SCREENSHOT=docs/images/phoenix-trace.png $(PY) -m pytest -m phoenix tests/phoenix -k test_ui_shows_the_trace
 
+# A real LiteLLM Proxy, started under opentelemetry-instrument and with the config.yaml
+# callback, against the loopback LLM server and the OTLP receiver (tests/proxy/, ~30 s).
+.PHONY: test-proxy
+test-proxy: $(STAMP)
+	$(PY) -m pytest tests/proxy -m proxy $(PYTEST_ARGS)
+
 # The documentation site, built strictly: a broken link or a page missing from the nav fails.
 docs: $(STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site

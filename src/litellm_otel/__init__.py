@@ -103,6 +103,12 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         except Exception:
             report_failure("registering the LiteLLM callback for early-bound calls")
             self._callback = None
+        try:  # does nothing measurable outside the LiteLLM Proxy
+            from litellm_otel import proxy
+
+            proxy.attach(litellm, kwargs.get("tracer_provider"))
+        except Exception:
+            report_failure("attaching the LiteLLM Proxy integration")
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
@@ -117,6 +123,12 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._callback is not None:
             _callbacks.unregister(litellm, self._callback)
             self._callback = None
+        try:
+            from litellm_otel import proxy
+
+            proxy.detach(litellm)
+        except Exception:
+            report_failure("detaching the LiteLLM Proxy integration")
 
 
 def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:

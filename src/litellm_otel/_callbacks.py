@@ -37,6 +37,10 @@ from litellm_otel._wrappers import IN_TRACED_CALL, Invocation, Tracer
 # pin memory: past this many open calls the oldest is ended as closed early.
 _OPEN_CALLS_LIMIT: Final = 4096
 
+# Set by the LiteLLM Proxy on the logging details of requests it refused before any provider
+# call (wrong key, budget, rate limit); those are traced by litellm_otel.proxy instead.
+_NO_UPSTREAM_CALL: Final = "litellm_no_upstream_llm_call"
+
 _REQUEST_KEYS: Final = (
     "model",
     "messages",
@@ -65,6 +69,8 @@ def make_callback(tracer: Tracer) -> Any:
         def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
             if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
                 return
+            if isinstance(kwargs, Mapping) and kwargs.get(_NO_UPSTREAM_CALL):
+                return  # the LiteLLM Proxy logging a request it refused: no provider call
             try:
                 self._start(kwargs)
             except Exception:

@@ -43,6 +43,12 @@ RequestHook = Callable[[Span, Mapping[str, Any]], None]
 ResponseHook = Callable[[Span, Any], None]
 ContentFilter = Callable[[str], "str | None"]
 
+#: Request hooks of integrations shipped in this package (``litellm_otel.proxy``), which
+#: register after ``instrument()`` ran (e.g. under ``opentelemetry-instrument``, where nobody
+#: can pass ``request_hook=``). They run before the user's hook, with the same arguments
+#: and the same containment.
+INTEGRATION_REQUEST_HOOKS: list[RequestHook] = []
+
 DEFAULT_MAX_CONTENT_LENGTH: Final = 32_768
 MAX_CONTENT_LENGTH_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH"
 
@@ -94,7 +100,14 @@ class Hooks:
         )
 
     def on_request(self, span: Span, params: Mapping[str, Any]) -> None:
-        if self.request_hook is not None and span.is_recording():
+        if not span.is_recording():
+            return
+        for hook in INTEGRATION_REQUEST_HOOKS:
+            try:
+                hook(span, params)
+            except Exception:
+                report_failure("running an integration request hook")
+        if self.request_hook is not None:
             try:
                 self.request_hook(span, params)
             except Exception:

@@ -16,6 +16,7 @@ Exceptions in our chunk handling are contained; the chunk always reaches the cal
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
 
@@ -205,6 +206,12 @@ class AsyncStream(_StreamFinisher, AsyncStreamWrapper[Any]):
         except StopAsyncIteration:
             detach(token)
             self._finalize_success()
+            raise
+        except asyncio.CancelledError:
+            # The reader was cancelled (a LiteLLM Proxy client disconnected, a timeout): it
+            # stopped reading; the call itself did not fail.
+            detach(token)
+            self._close_early()
             raise
         except BaseException as error:
             detach(token)
