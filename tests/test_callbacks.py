@@ -2,6 +2,8 @@
 
 The names below are bound at import time of this module, long before any test calls
 ``instrument()``: exactly what user code that imports LiteLLM at the top of a module does.
+``instrument()`` rebinds such module globals to its wrappers; references kept elsewhere
+(``HELD`` below: a dict filled at import) are reached only by the opt-in LiteLLM callback.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from litellm_otel import LiteLLMInstrumentor
 from tests.conftest import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
+# A reference no module global holds: only LiteLLM's callback system can see calls through it.
+HELD = {"completion": litellm.completion, "acompletion": litellm.acompletion}
 
 
 def wait_for_spans(telemetry: Telemetry, count: int, timeout: float = 3.0) -> list[Any]:
@@ -38,7 +42,8 @@ def wait_for_spans(telemetry: Telemetry, count: int, timeout: float = 3.0) -> li
 def test_early_bound_completion_is_traced_once(
     traced: Telemetry, call_args: dict[str, Any], server: Any
 ) -> None:
-    assert early_completion is not litellm.completion  # really bound before instrument()
+    assert early_completion is litellm.completion  # the module global was rebound...
+    assert early_completion.__wrapped__ is HELD["completion"]  # ...from the original
     response = early_completion(
         model=MODEL, messages=user_messages(), temperature=0.2, max_tokens=50, **call_args
     )
@@ -109,9 +114,11 @@ def test_wrapped_calls_are_not_traced_twice(traced: Telemetry, call_args: dict[s
 
 
 def test_nothing_after_uninstrument(instrument: Any, call_args: dict[str, Any]) -> None:
-    telemetry = instrument()
+    telemetry = instrument(early_bound_callback=True)
     LiteLLMInstrumentor().uninstrument()
+    assert early_completion is HELD["completion"]  # the original is back
     early_completion(model=MODEL, messages=user_messages(), **call_args)
+    HELD["completion"](model=MODEL, messages=user_messages(), **call_args)
     time.sleep(0.3)
     assert telemetry.finished() == []
     for name in ("callbacks", "success_callback", "_async_success_callback", "input_callback"):
@@ -130,3 +137,58 @@ def test_instrument_uninstrument_instrument_no_duplicates(
     litellm.completion(model=MODEL, messages=user_messages(), **call_args)
     time.sleep(0.3)
     assert len(wait_for_spans(telemetry, 3, timeout=0.5)) == 2
+
+
+def test_held_references_are_not_traced_by_default(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    """The documented limit of the default: LiteLLM's logging is not paid for on every call."""
+    HELD["completion"](model=MODEL, messages=user_messages(), **call_args)
+    time.sleep(0.3)
+    assert traced.finished() == []
+    assert not [c for c in litellm.callbacks if type(c).__name__ == "EarlyBoundCallTracer"]
+
+
+def test_held_reference_traced_by_the_opt_in_callback(
+    instrument: Any, call_args: dict[str, Any], server: Any
+) -> None:
+    telemetry = instrument(early_bound_callback=True)
+    response = HELD["completion"](
+        model=MODEL, messages=user_messages(), temperature=0.2, max_tokens=50, **call_args
+    )
+    (span,) = wait_for_spans(telemetry, 1)
+    attributes = span.attributes
+    assert span.name == "chat gpt-4o-mini"
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.request.temperature"] == 0.2
+    assert attributes["gen_ai.request.max_tokens"] == 50
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["server.port"] == server.port
+    assert attributes["gen_ai.response.id"] == response.id
+    assert attributes["gen_ai.usage.input_tokens"] == 12
+    assert attributes["litellm.response_cost"] > 0
+
+
+async def test_held_async_reference_and_its_errors_with_the_callback(
+    instrument: Any, call_args: dict[str, Any]
+) -> None:
+    telemetry = instrument(early_bound_callback=True)
+    await HELD["acompletion"](model=MODEL, messages=user_messages(), **call_args)
+    with pytest.raises(litellm.RateLimitError):
+        await HELD["acompletion"](model="openai/error-429", messages=user_messages(), **call_args)
+    await asyncio.sleep(0.1)
+    failed, ok = sorted(wait_for_spans(telemetry, 2), key=lambda s: s.name)
+    assert ok.attributes["gen_ai.usage.input_tokens"] == 12
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes["error.type"] == "RateLimitError"
+
+
+def test_callback_never_doubles_wrapped_or_rebound_calls(
+    instrument: Any, call_args: dict[str, Any]
+) -> None:
+    telemetry = instrument(early_bound_callback=True)
+    early_completion(model=MODEL, messages=user_messages(), **call_args)
+    litellm.completion(model=MODEL, messages=user_messages(), **call_args)
+    list(early_completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
+    time.sleep(0.3)
+    assert len(wait_for_spans(telemetry, 4, timeout=0.5)) == 3

@@ -19,14 +19,19 @@ Options (keyword arguments of ``instrument()``; environment variables in bracket
 * ``suppress_nested_llm_spans`` [``OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS``]:
   ``True`` (default) keeps provider-SDK instrumentations (OpenAI SDK & co.) from adding a
   second GenAI span under ours; HTTP client spans are kept either way.
+* ``early_bound_callback`` [``OTEL_INSTRUMENTATION_LITELLM_EARLY_BOUND_CALLBACK``]: ``False``
+  (default). ``True`` also registers a LiteLLM callback that traces calls through references
+  to LiteLLM functions kept outside module globals before ``instrument()`` (module globals
+  such as ``from litellm import completion`` are always rebound to our wrappers). It costs
+  LiteLLM's own logging work on every call, about 0.1 ms.
 * ``request_hook(span, params)``, ``response_hook(span, response)``: called once per call
   while the span is open; ``content_filter(text) -> str | None`` redacts or drops captured
   message text before it is recorded (see :mod:`litellm_otel._hooks`).
 
 What is wrapped: every function in :data:`litellm_otel._operations.SURFACES` (chat, text
 completion, Responses, embeddings, images, audio, rerank, moderation, each sync and async),
-the ``litellm.Router`` methods in :data:`litellm_otel._router.ROUTER_METHODS`, and a LiteLLM
-callback that traces calls made through references bound before ``instrument()``.
+module globals that were bound to them before ``instrument()`` (:mod:`litellm_otel._rebind`),
+and the ``litellm.Router`` methods in :data:`litellm_otel._router.ROUTER_METHODS`.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.util.genai.handler import TelemetryHandler
 
-from litellm_otel import _callbacks
+from litellm_otel import _callbacks, _rebind
 from litellm_otel._config import Options
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
@@ -65,6 +70,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _callback: Any = None
     _wrapped: tuple[str, ...] = ()
+    _rebound: _rebind.Rebound = []
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -75,6 +81,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         options = Options.from_kwargs(kwargs)
         tracer = Tracer(_make_handler(options, kwargs), options, Hooks.from_kwargs(kwargs))
         wrapped: list[str] = []
+        replacements: dict[int, tuple[Any, Any]] = {}
         for name, (surface, is_async) in SURFACES.items():
             original = getattr(litellm, name, None)
             if original is None:  # not in this LiteLLM release
@@ -88,7 +95,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrapper = make_wrapper(tracer, surface, is_async, binder)
             wrapt.wrap_function_wrapper(litellm, name, wrapper)
             wrapped.append(name)
+            replacements[id(original)] = (original, getattr(litellm, name))
         self._wrapped = tuple(wrapped)
+        self._rebound = _rebind.rebind(replacements)
 
         router_tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
         router = getattr(litellm, "Router", None)
@@ -97,12 +106,13 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 wrapt.wrap_function_wrapper(
                     router, name, make_router_wrapper(router_tracer, operation, is_async)
                 )
-        try:
-            self._callback = _callbacks.make_callback(tracer)
-            _callbacks.register(litellm, self._callback)
-        except Exception:
-            report_failure("registering the LiteLLM callback for early-bound calls")
-            self._callback = None
+        if options.early_bound_callback:
+            try:
+                self._callback = _callbacks.make_callback(tracer)
+                _callbacks.register(litellm, self._callback)
+            except Exception:
+                report_failure("registering the LiteLLM callback for early-bound calls")
+                self._callback = None
         try:  # does nothing measurable outside the LiteLLM Proxy
             from litellm_otel import proxy
 
@@ -113,6 +123,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
 
+        _rebind.restore(self._rebound)
+        self._rebound = []
         for name in self._wrapped:
             unwrap(litellm, name)
         self._wrapped = ()

@@ -19,6 +19,7 @@ _logger = logging.getLogger(__name__)
 CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 REQUEST_STREAM_USAGE_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE"
 SUPPRESS_NESTED_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS"
+EARLY_BOUND_CALLBACK_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_EARLY_BOUND_CALLBACK"
 
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off", ""})
@@ -75,6 +76,7 @@ class Options:
     capture_mode: ContentCapturingMode = ContentCapturingMode.NO_CONTENT
     request_stream_usage: bool = False
     suppress_nested_llm_spans: bool = True
+    early_bound_callback: bool = False
 
     @property
     def capture_content(self) -> bool:
@@ -97,6 +99,9 @@ class Options:
             request_stream_usage=stream_usage,
             suppress_nested_llm_spans=_flag(
                 kwargs, "suppress_nested_llm_spans", SUPPRESS_NESTED_ENV, default=True
+            ),
+            early_bound_callback=_flag(
+                kwargs, "early_bound_callback", EARLY_BOUND_CALLBACK_ENV, default=False
             ),
         )
 
