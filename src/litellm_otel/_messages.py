@@ -40,8 +40,8 @@ FINISH_REASONS: Final[dict[str, str]] = {
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
-    """Read ``name`` from a mapping or an object alike."""
-    if isinstance(obj, Mapping):
+    """Read ``name`` from a mapping or an object alike (plain dicts first: the common case)."""
+    if type(obj) is dict or isinstance(obj, Mapping):
         return obj.get(name, default)
     return getattr(obj, name, default)
 

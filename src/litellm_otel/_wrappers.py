@@ -88,10 +88,11 @@ class Tracer:
         self.options = options
         self.hooks = hooks
         self.providers = ProviderResolver()
+        self._capture = options.capture_content
 
     def capture_content(self, invocation: Invocation) -> bool:
         """Content work only when it is asked for and the span will be exported."""
-        return self.options.capture_content and invocation.span.is_recording()
+        return self._capture and invocation.span.is_recording()
 
     def target(self, params: Mapping[str, Any]) -> ResolvedTarget:
         return self.providers.resolve(
@@ -175,7 +176,7 @@ class Tracer:
 
     def stop(self, invocation: Invocation, response: Any = None) -> None:
         """End a successful call: filter its output, run the response hook, end the span."""
-        if self.options.capture_content and invocation.span.is_recording():
+        if self._capture and invocation.span.is_recording():
             self.hooks.filter_outputs(invocation)
         if response is not None:
             self.hooks.on_response(invocation.span, response)

@@ -51,6 +51,22 @@ def record_litellm_facts(attributes: dict[str, Any], response: Any) -> None:
         attributes[attrs.LITELLM_CACHE_HIT] = cache_hit
 
 
+def _plain(value: Any) -> Any:
+    """A pydantic model's fields (extras included) as a dict, read without ``__getattr__``.
+
+    Looking up a field a model does not have goes through pydantic's ``__getattr__`` and an
+    exception, several times per call; one dict built here makes every lookup a ``.get``.
+    Anything that is not a pydantic model is returned as is.
+    """
+    if value is None or type(value) is dict or not hasattr(type(value), "model_fields"):
+        return value
+    values = getattr(value, "__dict__", None)
+    if not isinstance(values, dict):
+        return value
+    extra = getattr(value, "__pydantic_extra__", None)
+    return {**values, **extra} if extra else values
+
+
 def usage_counts(usage: Any) -> dict[str, int]:
     """Token counts the provider reported, by kind; a kind it did not report is absent.
 
@@ -60,6 +76,7 @@ def usage_counts(usage: Any) -> dict[str, int]:
     """
     if usage is None:
         return {}
+    usage = _plain(usage)
     # Some usage objects carry both spellings, one of them zero-filled.
     prompt = field(usage, "prompt_tokens") or field(usage, "input_tokens")
     completion = field(usage, "completion_tokens") or field(usage, "output_tokens")
@@ -76,7 +93,9 @@ def usage_counts(usage: Any) -> dict[str, int]:
         count = integer(value)
         if count is not None:
             counts[kind] = count
-    prompt_details = field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details")
+    prompt_details = _plain(
+        field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details")
+    )
     if prompt_details is not None:
         cached = integer(field(prompt_details, "cached_tokens"))
         if cached is not None:
@@ -85,8 +104,8 @@ def usage_counts(usage: Any) -> dict[str, int]:
             written = integer(field(prompt_details, "cache_creation_tokens"))
             if written is not None:
                 counts["cache_write"] = written
-    completion_details = field(usage, "completion_tokens_details") or field(
-        usage, "output_tokens_details"
+    completion_details = _plain(
+        field(usage, "completion_tokens_details") or field(usage, "output_tokens_details")
     )
     if completion_details is not None:
         reasoning = integer(field(completion_details, "reasoning_tokens"))
