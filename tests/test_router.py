@@ -142,3 +142,32 @@ def test_nothing_after_uninstrument(server: Any, instrument: Any) -> None:
     LiteLLMInstrumentor().uninstrument()
     router.completion(model="backup", messages=user_messages())
     assert telemetry.finished() == []
+
+
+async def test_router_responses_per_instance_methods_get_a_parent(
+    server: Any, traced: Telemetry
+) -> None:
+    """Router.(a)responses are assigned in Router.__init__, not on the class."""
+    router = make_router(server)  # created after instrument(): its instance methods are wrapped
+    await router.aresponses(model="backup", input="Say hi")
+    router.responses(model="backup", input="Say hi")
+    spans = traced.finished()
+    parents = [s for s in spans if s.kind is SpanKind.INTERNAL]
+    children = [s for s in spans if s.kind is SpanKind.CLIENT]
+    assert [p.name for p in parents] == ["router chat backup"] * 2
+    assert len(children) == 2
+    for parent, child in zip(parents, children, strict=True):
+        assert child.parent.span_id == parent.context.span_id
+        assert parent.attributes["litellm.router.attempts"] == 1
+
+
+def test_router_per_instance_wrappers_pass_through_after_uninstrument(
+    server: Any, instrument: Any
+) -> None:
+    from litellm_otel import LiteLLMInstrumentor
+
+    telemetry = instrument()
+    router = make_router(server)
+    LiteLLMInstrumentor().uninstrument()
+    router.responses(model="backup", input="Say hi")
+    assert telemetry.finished() == []

@@ -47,6 +47,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from litellm_otel import _callbacks, _rebind
@@ -54,7 +55,7 @@ from litellm_otel._config import Options
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
 from litellm_otel._operations import SURFACES
-from litellm_otel._router import ROUTER_METHODS, make_router_wrapper
+from litellm_otel._router import RouterInstrumentation
 from litellm_otel._wrappers import ArgumentBinder, Tracer, make_wrapper
 from litellm_otel.package import _instruments
 from litellm_otel.version import __version__
@@ -71,6 +72,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _callback: Any = None
     _wrapped: tuple[str, ...] = ()
     _rebound: _rebind.Rebound = []
+    _router: RouterInstrumentation | None = None
+    _tracer: Tracer | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -80,6 +83,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         options = Options.from_kwargs(kwargs)
         tracer = Tracer(_make_handler(options, kwargs), options, Hooks.from_kwargs(kwargs))
+        self._tracer = tracer
         wrapped: list[str] = []
         replacements: dict[int, tuple[Any, Any]] = {}
         for name, (surface, is_async) in SURFACES.items():
@@ -99,13 +103,12 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped = tuple(wrapped)
         self._rebound = _rebind.rebind(replacements)
 
-        router_tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
         router = getattr(litellm, "Router", None)
-        for name, (operation, is_async) in ROUTER_METHODS.items():
-            if router is not None and hasattr(router, name):
-                wrapt.wrap_function_wrapper(
-                    router, name, make_router_wrapper(router_tracer, operation, is_async)
-                )
+        if router is not None:
+            self._router = RouterInstrumentation(
+                trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
+            )
+            self._router.install(router)
         if options.early_bound_callback:
             try:
                 self._callback = _callbacks.make_callback(tracer)
@@ -123,15 +126,18 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
 
+        if self._tracer is not None:
+            self._tracer.active = False
+            self._tracer = None
         _rebind.restore(self._rebound)
         self._rebound = []
         for name in self._wrapped:
             unwrap(litellm, name)
         self._wrapped = ()
         router = getattr(litellm, "Router", None)
-        for name in ROUTER_METHODS:
-            if router is not None and hasattr(router, name):
-                unwrap(router, name)
+        if router is not None and self._router is not None:
+            self._router.remove(router)
+            self._router = None
         if self._callback is not None:
             _callbacks.unregister(litellm, self._callback)
             self._callback = None
@@ -144,14 +150,22 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 
 def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
-    with _quiet_capture_mode_warning():
-        handler = TelemetryHandler(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-            instrumentation_scope_name=_SCOPE,
-            instrumentation_scope_version=__version__,
-        )
+    def build(meter_provider: Any) -> TelemetryHandler:
+        with _quiet_capture_mode_warning():
+            return TelemetryHandler(
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=meter_provider,
+                logger_provider=kwargs.get("logger_provider"),
+                instrumentation_scope_name=_SCOPE,
+                instrumentation_scope_version=__version__,
+            )
+
+    try:
+        handler = build(kwargs.get("meter_provider"))
+    except Exception:
+        # A meter that fails while creating its histograms must not stop the traces.
+        report_failure("creating the GenAI metrics; spans are still recorded")
+        handler = build(NoOpMeterProvider())
     # util-genai reads the capture mode only from the environment and knows only the mode
     # names; ``instrument(capture_content=...)`` and the value ``true`` are ours, so the
     # parsed mode is set on the handler (private fields, covered by tests/test_config.py).

@@ -15,13 +15,15 @@ children already count the tokens, and backends that sum GenAI spans must not co
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, Final
 
+import wrapt
 from opentelemetry import trace
 from opentelemetry.context import attach, detach
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -157,7 +159,12 @@ ROUTER_METHODS: Final[dict[str, tuple[str, bool]]] = {
 }
 
 
-def make_router_wrapper(tracer: trace.Tracer, operation: str, is_async: bool) -> Callable[..., Any]:
+def make_router_wrapper(
+    tracer: trace.Tracer,
+    operation: str,
+    is_async: bool,
+    is_enabled: Callable[[], bool] = lambda: True,
+) -> Callable[..., Any]:
     """A ``wrapt`` wrapper for one ``Router`` method, bound or not, created before or after."""
 
     def begin(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[RouterCall, Any, Any]:
@@ -182,7 +189,7 @@ def make_router_wrapper(tracer: trace.Tracer, operation: str, is_async: bool) ->
         call.end(error)
 
     def start_or_none(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        if _CURRENT.get() is not None or not is_instrumentation_enabled():
+        if _CURRENT.get() is not None or not is_instrumentation_enabled() or not is_enabled():
             return None
         try:
             return begin(args, kwargs)
@@ -221,3 +228,57 @@ def make_router_wrapper(tracer: trace.Tracer, operation: str, is_async: bool) ->
         return result
 
     return sync_wrapper
+
+
+class RouterInstrumentation:
+    """Wraps the Router methods: on the class where LiteLLM defines them there, and on each
+    new instance for the ones ``Router.__init__`` assigns per instance (``responses`` and
+    ``aresponses`` in recent releases), which no class-level wrapper can reach.
+
+    Per-instance wrappers outlive ``uninstrument()`` on the instances that have them; they
+    check :attr:`enabled` and pass calls straight through once it is false.
+    """
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self.tracer = tracer
+        self.enabled = True
+        self.on_class: list[str] = []
+        self.per_instance: list[tuple[str, str, bool]] = []
+
+    def install(self, router_class: type) -> None:
+        for name, (operation, is_async) in ROUTER_METHODS.items():
+            if callable(inspect.getattr_static(router_class, name, None)):
+                wrapt.wrap_function_wrapper(
+                    router_class, name, make_router_wrapper(self.tracer, operation, is_async)
+                )
+                self.on_class.append(name)
+            else:
+                self.per_instance.append((name, operation, is_async))
+        if self.per_instance:
+            wrapt.wrap_function_wrapper(router_class, "__init__", self._after_init)
+
+    def _is_enabled(self) -> bool:
+        return self.enabled
+
+    def _after_init(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        result = wrapped(*args, **kwargs)
+        if self.enabled:
+            try:
+                namespace = vars(instance)
+                for name, operation, is_async in self.per_instance:
+                    method = namespace.get(name)
+                    if callable(method) and not isinstance(method, wrapt.ObjectProxy):
+                        wrapper = make_router_wrapper(
+                            self.tracer, operation, is_async, self._is_enabled
+                        )
+                        namespace[name] = wrapt.FunctionWrapper(method, wrapper)
+            except Exception:
+                report_failure("wrapping a Router's per-instance methods")
+        return result
+
+    def remove(self, router_class: type) -> None:
+        self.enabled = False
+        for name in self.on_class:
+            unwrap(router_class, name)
+        if self.per_instance:
+            unwrap(router_class, "__init__")

@@ -58,6 +58,7 @@ class _StreamFinisher:
     _self_finisher: Finisher
     _self_context: Context
     _self_closed_early: bool
+    _self_aiter: Any
 
     def _process_chunk(self, chunk: Any) -> None:
         try:
@@ -81,6 +82,30 @@ class _StreamFinisher:
 
     def _execution_context(self) -> _Activation:
         return _Activation(self._self_context)
+
+    async def __anext__(self) -> Any:
+        # Attached and detached within this one coroutine step, so always in the same task.
+        token = attach(self._self_context)
+        try:
+            chunk = await anext(self._self_aiter)
+        except StopAsyncIteration:
+            detach(token)
+            self._finalize_success()
+            raise
+        except asyncio.CancelledError:
+            # The reader was cancelled (a LiteLLM Proxy client disconnected, a timeout): it
+            # stopped reading; the call itself did not fail.
+            detach(token)
+            self._close_early()
+            raise
+        except BaseException as error:
+            detach(token)
+            self._finalize_failure(error)
+            raise
+        detach(token)
+        self._process_chunk(chunk)
+        self._record_chunk()
+        return chunk
 
     def _record_chunk(self) -> None:
         try:
@@ -168,6 +193,11 @@ class SyncStream(_StreamFinisher, SyncStreamWrapper[Any]):
         self._record_chunk()
         return chunk
 
+    def __aiter__(self) -> Any:
+        # LiteLLM's stream from a sync ``completion(stream=True)`` also supports ``async for``.
+        self._self_aiter = aiter(self.__wrapped__)
+        return self
+
     def close(self) -> None:
         # LiteLLM's CustomStreamWrapper has no close(); ending the span must not depend on it.
         with self._execution_context():
@@ -197,30 +227,6 @@ class AsyncStream(_StreamFinisher, AsyncStreamWrapper[Any]):
     ):
         super().__init__(stream, invocation)
         self._bind(invocation, state, context, finisher)
-
-    async def __anext__(self) -> Any:
-        # Attached and detached within this one coroutine step, so always in the same task.
-        token = attach(self._self_context)
-        try:
-            chunk = await anext(self._self_aiter)
-        except StopAsyncIteration:
-            detach(token)
-            self._finalize_success()
-            raise
-        except asyncio.CancelledError:
-            # The reader was cancelled (a LiteLLM Proxy client disconnected, a timeout): it
-            # stopped reading; the call itself did not fail.
-            detach(token)
-            self._close_early()
-            raise
-        except BaseException as error:
-            detach(token)
-            self._finalize_failure(error)
-            raise
-        detach(token)
-        self._process_chunk(chunk)
-        self._record_chunk()
-        return chunk
 
     async def _close(self) -> None:
         with self._execution_context():

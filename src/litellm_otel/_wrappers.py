@@ -89,6 +89,9 @@ class Tracer:
         self.hooks = hooks
         self.providers = ProviderResolver()
         self._capture = options.capture_content
+        # False after uninstrument(): references to our wrappers that outlive it (captured by
+        # a Router, a partial, a callback) pass calls straight through.
+        self.active = True
 
     def capture_content(self, invocation: Invocation) -> bool:
         """Content work only when it is asked for and the span will be exported."""
@@ -239,7 +242,7 @@ def make_wrapper(
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+            if not tracer.active or IN_TRACED_CALL.get() or not is_instrumentation_enabled():
                 return await wrapped(*args, **kwargs)
             invocation, context, kwargs, streamed = begin(args, kwargs)
             if invocation is None or context is None:
@@ -264,7 +267,7 @@ def make_wrapper(
     def sync_wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+        if not tracer.active or IN_TRACED_CALL.get() or not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
         invocation, context, kwargs, streamed = begin(args, kwargs)
         if invocation is None or context is None:
