@@ -44,8 +44,8 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples
-	$(PY) -m ruff format --check src tests examples
+	$(PY) -m ruff check src tests examples bench scripts
+	$(PY) -m ruff format --check src tests examples bench scripts
 
 # A real Arize Phoenix (own venv, kept between runs: the cache) receives the demo's traces over
 # OTLP/HTTP and gRPC; its REST API and UI are checked (tests/phoenix/). `make test` skips it.
@@ -69,9 +69,23 @@ phoenix-screenshot: $(STAMP)
 test-proxy: $(STAMP)
 	$(PY) -m pytest tests/proxy -m proxy $(PYTEST_ARGS)
 
+# Benchmarks (not run by CI: they take minutes and need a quiet machine). See bench/README.md.
+.PHONY: bench bench-peers soak
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The same workloads with OpenInference's, Traceloop's and OpenLIT's LiteLLM instrumentations,
+# each in its own virtual environment under .bench/venvs/.
+bench-peers: $(STAMP)
+	$(PY) bench/run.py --peers $(BENCH_ARGS)
+
+# The full concurrency and memory soak (the suite runs it at SOAK_SCALE=0.05).
+soak: $(STAMP)
+	SOAK_SCALE=1 $(PY) -m pytest -m soak tests/soak -s $(PYTEST_ARGS)
+
 # The documentation site, built strictly: a broken link or a page missing from the nav fails.
 docs: $(STAMP)
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) $(PHOENIX_VENV) .pytest_cache .ruff_cache build dist site

@@ -100,7 +100,9 @@ def _content_parts(content: Any) -> list[MessagePart]:
 
 def _tool_call_parts(tool_calls: Any) -> list[MessagePart]:
     parts: list[MessagePart] = []
-    for call in tool_calls or ():
+    if not isinstance(tool_calls, (list, tuple)):
+        return parts  # absent, or something LiteLLM accepted that is not a list of calls
+    for call in tool_calls:
         function = field(call, "function")
         parts.append(
             ToolCallRequestPart(

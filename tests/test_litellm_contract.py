@@ -1,0 +1,407 @@
+"""The contract with LiteLLM: each name and parameter we rely on, checked against the installed one.
+
+Why this file exists: the instrumentation wraps LiteLLM's public functions by name and reads
+their arguments by name. When a LiteLLM release renames or drops one, nothing crashes:
+``instrument()`` skips a missing function (``getattr(litellm, name, None)``) and a renamed
+parameter is simply never found in the call's arguments, so an attribute silently vanishes
+from every span. These tests turn such a release into a failure that names the function and
+the parameter that changed, instead of a quieter trace nobody notices.
+
+The parameter lists below are read off ``src/litellm_otel/_operations/*.py`` (every
+``params.get("...")``) and ``_wrappers.py`` (model, stream, provider and address routing).
+When a mapping starts reading a new parameter, add it here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+import litellm
+import pytest
+
+from litellm_otel import _FORWARDS_TO
+from litellm_otel._operations import (
+    CHAT,
+    EMBEDDINGS,
+    IMAGE_GENERATION,
+    MODERATION,
+    RERANK,
+    RESPONSES,
+    SPEECH,
+    SURFACES,
+    TEXT_COMPLETION,
+    TRANSCRIPTION,
+    Surface,
+)
+from litellm_otel._router import ROUTER_METHODS
+from litellm_otel._wrappers import ArgumentBinder
+from tests.conftest import user_messages
+
+LITELLM_VERSION = version("litellm")
+
+# Parameters our mappings turn into documented attributes: LiteLLM must keep them as named
+# parameters, because a rename there is exactly the change that makes an attribute vanish.
+NAMED: dict[Surface, tuple[str, ...]] = {
+    CHAT: (
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "n",
+        "stream",
+        "stream_options",
+        "stop",
+        "max_tokens",
+        "max_completion_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+        "response_format",
+        "tools",
+        "reasoning_effort",
+    ),
+    TEXT_COMPLETION: (
+        "model",
+        "prompt",
+        "temperature",
+        "top_p",
+        "n",
+        "stream",
+        "stop",
+        "max_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+    ),
+    RESPONSES: (
+        "model",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "previous_response_id",
+        "reasoning",
+        "stream",
+        "temperature",
+        "text",
+        "tools",
+        "top_p",
+    ),
+    EMBEDDINGS: ("model", "input", "dimensions", "encoding_format"),
+    IMAGE_GENERATION: ("model", "prompt", "n"),
+    TRANSCRIPTION: ("model", "prompt", "temperature"),
+    SPEECH: ("model", "input", "response_format"),
+    RERANK: ("model", "query", "documents", "top_n"),
+    MODERATION: ("model", "input"),
+}
+
+# Parameters we read that LiteLLM 1.106.2 takes only through ``**kwargs`` (provider routing,
+# the Router's metadata, sampling knobs some surfaces do not name). They reach us as long as
+# the function keeps ``**kwargs``; a rename inside LiteLLM cannot be seen from its signature.
+THROUGH_KWARGS: dict[Surface, tuple[str, ...]] = {
+    CHAT: ("top_k", "api_base", "base_url", "custom_llm_provider", "metadata"),
+    TEXT_COMPLETION: ("top_k", "seed", "max_completion_tokens", "base_url", "metadata"),
+    # apply_sampling is shared with chat; the Responses API names few of these itself.
+    RESPONSES: (
+        "top_k",
+        "frequency_penalty",
+        "presence_penalty",
+        "seed",
+        "max_tokens",
+        "stop",
+        "n",
+        "api_base",
+        "base_url",
+    ),
+    EMBEDDINGS: ("base_url", "metadata"),
+    IMAGE_GENERATION: ("base_url", "metadata"),
+    TRANSCRIPTION: ("metadata",),
+    SPEECH: (),
+    RERANK: ("api_base", "base_url", "metadata"),
+    MODERATION: ("api_base", "base_url", "custom_llm_provider", "metadata"),
+}
+
+# Where a positional call's arguments land: ArgumentBinder binds them by these names, so
+# a positional ``model`` must stay among the leading positional parameters.
+LEADING_POSITIONAL: dict[Surface, tuple[str, str]] = {
+    CHAT: ("model", "messages"),
+    TEXT_COMPLETION: ("prompt", "model"),
+    RESPONSES: ("input", "model"),
+    EMBEDDINGS: ("model", "input"),
+    IMAGE_GENERATION: ("prompt", "model"),
+    TRANSCRIPTION: ("model", "file"),
+    SPEECH: ("model", "input"),
+    RERANK: ("model", "query"),
+    MODERATION: ("input", "model"),
+}
+
+
+def receiver(name: str) -> tuple[str, Callable[..., Any]]:
+    """The function whose signature says what ``litellm.<name>``'s arguments mean.
+
+    Mirrors ``LiteLLMInstrumentor._instrument``: a ``(*args, **kwargs)`` entry point is read
+    through the function it forwards to.
+    """
+    function = getattr(litellm, name)
+    if ArgumentBinder(function).names:
+        return name, function
+    is_async = SURFACES[name][1]
+    twin = _FORWARDS_TO.get(name, name[1:] if is_async else name)
+    return twin, getattr(litellm, twin)
+
+
+def parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(function).parameters)
+
+
+def has_var_keyword(function: Callable[..., Any]) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters(function).values())
+
+
+def describe(name: str, twin: str) -> str:
+    return f"litellm.{name}" if name == twin else f"litellm.{name} (forwarding to {twin})"
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_every_wrapped_function_exists(name: str) -> None:
+    function = getattr(litellm, name, None)
+    assert callable(function), (
+        f"litellm.{name} is gone in LiteLLM {LITELLM_VERSION}: instrument() skips it "
+        f"silently, so its calls get no span (find its new name and update SURFACES)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [(name, param) for name, (surface, _) in sorted(SURFACES.items()) for param in NAMED[surface]],
+)
+def test_parameters_we_map_are_still_named(name: str, param: str) -> None:
+    twin, function = receiver(name)
+    found = parameters(function).get(param)
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    assert found is not None and found.kind in kinds, (
+        f"{describe(name, twin)} no longer has a parameter named {param!r} in LiteLLM "
+        f"{LITELLM_VERSION}; our mapping reads params.get({param!r}), so the attribute it "
+        f"feeds would silently disappear. Was it renamed? Signature: "
+        f"{inspect.signature(function)}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        (name, param)
+        for name, (surface, _) in sorted(SURFACES.items())
+        for param in THROUGH_KWARGS[surface]
+    ],
+)
+def test_parameters_read_through_kwargs_still_reach_litellm(name: str, param: str) -> None:
+    """These are accepted only through ``**kwargs`` (said here, not hidden)."""
+    twin, function = receiver(name)
+    assert param in parameters(function) or has_var_keyword(function), (
+        f"{describe(name, twin)} neither names {param!r} nor takes **kwargs in LiteLLM "
+        f"{LITELLM_VERSION}: callers can no longer pass it, and our reading of it is dead"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_forwarding_entry_points_still_forward_everything(name: str) -> None:
+    """A ``(*args, **kwargs)`` entry point is bound through its twin; both must take kwargs."""
+    twin, function = receiver(name)
+    if twin == name:
+        return
+    own = inspect.signature(getattr(litellm, name)).parameters.values()
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own), (
+        f"litellm.{name} no longer takes **kwargs in LiteLLM {LITELLM_VERSION}; we bind its "
+        f"arguments through litellm.{twin}'s signature, which no longer describes it"
+    )
+    assert has_var_keyword(function) or ArgumentBinder(function).names, twin
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_positional_arguments_still_bind_to_the_same_names(name: str) -> None:
+    twin, function = receiver(name)
+    expected = LEADING_POSITIONAL[SURFACES[name][0]]
+    actual = ArgumentBinder(function).names[:2]
+    assert actual == expected, (
+        f"the leading positional parameters of {describe(name, twin)} changed from "
+        f"{expected} to {actual} in LiteLLM {LITELLM_VERSION}: positional calls still bind "
+        f"by the new signature, but an async entry point forwarding to {twin} must forward "
+        f"in the same order, and docs/entry-points.md may describe the old one"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ROUTER_METHODS))
+def test_router_methods_are_still_reachable(name: str) -> None:
+    """On the class (wrapped there) or assigned per instance by ``Router.__init__`` (wrapped
+    by the ``__init__`` hook); ``_router.RouterInstrumentation`` handles either."""
+    on_class = callable(inspect.getattr_static(litellm.Router, name, None))
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x"}}
+        ]
+    )
+    per_instance = callable(vars(router).get(name))
+    assert on_class or per_instance, (
+        f"litellm.Router.{name} is gone in LiteLLM {LITELLM_VERSION}, neither on the class nor "
+        f"set by Router.__init__: Router.{name} calls get no router span"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name in ROUTER_METHODS if hasattr(litellm.Router, name))
+)
+def test_router_methods_take_the_model_group_first(name: str) -> None:
+    """The router wrapper reads ``kwargs.get("model", args[0])``: model must stay first."""
+    names = list(parameters(getattr(litellm.Router, name)))
+    assert names[:2] == ["self", "model"], (
+        f"litellm.Router.{name}'s first parameter is no longer 'model' in LiteLLM "
+        f"{LITELLM_VERSION} ({names[:3]}): the router span would name the wrong model group"
+    )
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        pytest.param(
+            "before",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a Router built before instrument() keeps LiteLLM's original "
+                "litellm.responses in an instance attribute that only new instances get "
+                "wrapped for, and the early-bound callback is opt-in: its Responses calls get "
+                "no span at all (bug for src/)",
+            ),
+        ),
+        "after",
+    ],
+)
+def test_router_responses_gets_a_router_span_and_an_attempt_span(
+    instrument: Callable[..., Any], server: Any, created: str
+) -> None:
+    from opentelemetry.trace import SpanKind
+
+    def make_router() -> litellm.Router:
+        deployment = {"model": "openai/gpt-4o-mini", "api_base": server.base_url}
+        deployment.update(api_key="sk-contract", max_retries=0)
+        return litellm.Router(model_list=[{"model_name": "group", "litellm_params": deployment}])
+
+    router = make_router() if created == "before" else None
+    telemetry = instrument()
+    router = router or make_router()
+    router.responses(model="group", input="hi")
+    kinds = [span.kind for span in telemetry.finished()]
+    assert kinds.count(SpanKind.CLIENT) == 1, kinds
+    assert kinds.count(SpanKind.INTERNAL) == 1, kinds
+
+
+def test_custom_stream_wrapper_is_what_streams_return() -> None:
+    """``isinstance(stream, litellm.CustomStreamWrapper)`` is what docs/streaming.md promises."""
+    assert isinstance(getattr(litellm, "CustomStreamWrapper", None), type), (
+        f"litellm.CustomStreamWrapper is gone in LiteLLM {LITELLM_VERSION}"
+    )
+    stream = litellm.completion(
+        model="openai/gpt-4o-mini", messages=user_messages(), mock_response="hi", stream=True
+    )
+    assert isinstance(stream, litellm.CustomStreamWrapper), type(stream)
+    # _streams._release_http_stream closes the provider stream behind it by this name
+    assert hasattr(stream, "completion_stream"), (
+        f"CustomStreamWrapper has no completion_stream in LiteLLM {LITELLM_VERSION}: "
+        "close() can no longer release the provider's HTTP stream"
+    )
+    list(stream)
+
+
+def test_get_llm_provider_signature_and_answer() -> None:
+    """``_providers`` calls it by keyword and unpacks four values."""
+    names = list(parameters(litellm.get_llm_provider))
+    for name in ("model", "custom_llm_provider", "api_base"):
+        assert name in names, (
+            f"litellm.get_llm_provider() lost its {name!r} parameter in LiteLLM "
+            f"{LITELLM_VERSION}: {names}"
+        )
+    answer = litellm.get_llm_provider(
+        model="openai/gpt-4o-mini", custom_llm_provider=None, api_base=None
+    )
+    assert isinstance(answer, tuple) and len(answer) == 4, answer
+    assert answer[:2] == ("gpt-4o-mini", "openai"), answer
+
+
+# CustomLogger hooks the early-bound callback overrides, with the parameters it declares.
+CALLBACK_HOOKS: dict[str, tuple[str, ...]] = {
+    "log_pre_api_call": ("model", "messages", "kwargs"),
+    "log_success_event": ("kwargs", "response_obj", "start_time", "end_time"),
+    "log_failure_event": ("kwargs", "response_obj", "start_time", "end_time"),
+    "async_log_success_event": ("kwargs", "response_obj", "start_time", "end_time"),
+    "async_log_failure_event": ("kwargs", "response_obj", "start_time", "end_time"),
+}
+
+
+@pytest.mark.parametrize("hook", sorted(CALLBACK_HOOKS))
+def test_custom_logger_hooks_keep_their_signatures(hook: str) -> None:
+    from litellm.integrations.custom_logger import CustomLogger
+
+    method = getattr(CustomLogger, hook, None)
+    assert callable(method), (
+        f"CustomLogger.{hook} is gone in LiteLLM {LITELLM_VERSION}: calls through references "
+        "bound before instrument() would no longer be traced"
+    )
+    assert tuple(parameters(method))[1:] == CALLBACK_HOOKS[hook], (
+        f"CustomLogger.{hook} changed its parameters in LiteLLM {LITELLM_VERSION}: "
+        f"{inspect.signature(method)}"
+    )
+    if hook.startswith("async_"):
+        assert inspect.iscoroutinefunction(method), f"CustomLogger.{hook} is no longer async"
+
+
+def test_callbacks_is_a_list() -> None:
+    assert isinstance(litellm.callbacks, list), (
+        f"litellm.callbacks is a {type(litellm.callbacks).__name__} in LiteLLM "
+        f"{LITELLM_VERSION}; _callbacks.register appends to it"
+    )
+
+
+def test_callback_receives_the_fields_we_read(call_args: dict[str, Any]) -> None:
+    """The early-bound path reads these keys from LiteLLM's logging kwargs at run time."""
+    import time
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    seen: dict[str, dict[str, Any]] = {}
+
+    class Recorder(CustomLogger):  # type: ignore[misc]
+        def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+            seen["pre"] = dict(kwargs)
+
+        def log_success_event(
+            self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
+            seen["success"] = dict(kwargs)
+
+    recorder = Recorder()
+    litellm.callbacks.append(recorder)
+    try:
+        litellm.completion(
+            model="openai/gpt-4o-mini", messages=user_messages(), temperature=0.5, **call_args
+        )
+        deadline = time.monotonic() + 5  # sync success callbacks run on LiteLLM's thread pool
+        while "success" not in seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        from litellm_otel._callbacks import unregister
+
+        unregister(litellm, recorder)
+    pre, success = seen.get("pre"), seen.get("success")
+    assert pre is not None, "LiteLLM no longer calls CustomLogger.log_pre_api_call"
+    assert success is not None, "LiteLLM no longer calls CustomLogger.log_success_event"
+    for key in ("litellm_call_id", "call_type", "optional_params", "litellm_params"):
+        assert key in pre, f"log_pre_api_call kwargs lost {key!r} in LiteLLM {LITELLM_VERSION}"
+    assert isinstance(pre["litellm_call_id"], str)
+    assert pre["call_type"] == "completion", pre["call_type"]
+    assert pre["optional_params"].get("temperature") == 0.5, pre["optional_params"]
+    assert success.get("litellm_call_id") == pre["litellm_call_id"], (
+        "the success event no longer carries the litellm_call_id of the pre-call event: the "
+        "early-bound path cannot pair them and its spans would never end"
+    )
+    assert "response_cost" in success, f"success kwargs lost 'response_cost': {sorted(success)}"
