@@ -63,15 +63,11 @@ MARKER_MAX = len("…[truncated 1234567 chars]")
 SECRET = "sk-property-SECRET-5f1e"
 OFFLINE = {"api_base": "http://127.0.0.1:9/v1", "api_key": SECRET}
 
-# Contained failures of ours that hypothesis found, each with the smallest input showing it.
-# The call is unaffected (a warning is logged once, and that call's span lacks what the
-# failing step would have recorded). Each is a bug to fix in src/; delete its line then.
-KNOWN_CONTAINED: dict[tuple[str, str, str], str] = {
-    ("reading the request arguments", "TypeError", "_tool_call_parts"): (
-        'messages=[{"role": "user", "content": "", "tool_calls": object}]: a truthy, '
-        "non-iterable tool_calls (LiteLLM accepts it with mock_response)"
-    ),
-}
+# Contained failures of ours that hypothesis found and that are not fixed yet, each with the
+# smallest input showing it: the call is unaffected (a warning is logged once; that call's
+# span lacks what the failing step would have recorded). Any other failure fails the test.
+# Fixed so far: a truthy, non-iterable ``tool_calls`` (test_tool_calls_that_are_not_a_list…).
+KNOWN_CONTAINED: dict[tuple[str, str, str], str] = {}
 
 # PROPERTY_SCALE=20 searches twenty times harder (minutes instead of seconds).
 SCALE = float(os.environ.get("PROPERTY_SCALE", "1"))
@@ -706,21 +702,21 @@ def test_async_iteration_of_a_sync_stream(instrument: Callable[..., Telemetry]) 
     assert "litellm.stream.closed_early" not in span.attributes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_messages._tool_call_parts iterates tool_calls without checking it is iterable: "
-    "the request mapping fails (contained, logged once) and the span loses its input content "
-    "(bug for src/; when fixed, drop this marker and the KNOWN_CONTAINED entry)",
-)
 def test_tool_calls_that_are_not_a_list_are_read_without_failing(
     instrument: Callable[..., Telemetry], records: Records
 ) -> None:
+    """Found by the property above. LiteLLM rejects this message, but our request mapping runs
+    first: it used to raise there (contained, logged), and the failed call's span lost its
+    input content."""
     telemetry = instrument(capture_content=True)
     reset_reported()
-    messages = [{"role": "user", "content": "hi", "tool_calls": object}]
-    litellm.completion(model="openai/gpt-4o-mini", messages=messages, mock_response="0")
+    messages = [{"role": "user", "content": "", "tool_calls": object}]
+    with pytest.raises(TypeError):  # LiteLLM's own validation, with or without us
+        litellm.completion(model="openai/gpt-4o-mini", messages=messages, mock_response="0")
     assert records.failures == []
-    assert "gen_ai.input.messages" in telemetry.only_span().attributes
+    span = telemetry.only_span()
+    assert span.attributes["error.type"] == "TypeError"
+    assert "gen_ai.input.messages" in span.attributes
 
 
 def _instrumented(instrument: Callable[..., Telemetry]) -> Telemetry:
