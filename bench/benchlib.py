@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -339,7 +339,7 @@ def chat_call(litellm: Any) -> Callable[[], object]:
     return call
 
 
-def achat_call(litellm: Any) -> Callable[[], Awaitable[object]]:
+def achat_call(litellm: Any) -> Callable[[], Coroutine[Any, Any, object]]:
     async def call() -> object:
         return await litellm.acompletion(
             model=CHAT_MODEL, messages=MESSAGES, mock_response=MOCK_TEXT, **CHAT_PARAMS
@@ -504,11 +504,11 @@ def capture_shapes(url: str | None, *, capture_content: bool = False) -> dict[st
                         record = {
                             "name": metric.name,
                             "unit": metric.unit,
-                            "bounds": list(point.explicit_bounds),
+                            "bounds": list(getattr(point, "explicit_bounds", ())),
                             "attributes": {
                                 k: _jsonable(v) for k, v in (point.attributes or {}).items()
                             },
-                            "count": int(point.count),
+                            "count": int(getattr(point, "count", 1)),
                         }
                         if metric.name == CHUNK_METRIC:
                             per_chunk = record
@@ -676,6 +676,26 @@ def versions(names: Sequence[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "-"
     return found
+
+
+def source_digest(package: str = "litellm_otel") -> str:
+    """A short hash of the package's source files: which code a result measured.
+
+    The source changes under the benchmark (other work lands while it runs); the installed
+    version string does not, so results carry this digest instead.
+    """
+    import hashlib
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return "-"
+    digest = hashlib.sha256()
+    for root in spec.submodule_search_locations:
+        for path in sorted(Path(root).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def write_json(path: str | Path, payload: Mapping[str, Any]) -> None:

@@ -407,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         payload["error"] = traceback.format_exc()
         status = 2
     payload["versions"] = lib.versions(VERSION_PACKAGES)
+    if payload["versions"].get("litellm-otel", "-") != "-":
+        payload["versions"]["litellm-otel-src"] = lib.source_digest()
     payload["python"] = sys.version.split()[0]
     payload["executable"] = sys.executable
     lib.write_json(args.out, payload)

@@ -446,7 +446,6 @@ def test_unknown_result_is_returned_as_is(
     wrapper = make_wrapper(
         fake_tracer(telemetry), surface, is_async, ArgumentBinder(litellm.completion)
     )
-    returned: list[Any] = []
     with caplog.at_level(logging.WARNING, logger="litellm_otel"):
         for _ in range(CALLS):
             result = make()
@@ -459,7 +458,6 @@ def test_unknown_result_is_returned_as_is(
             else:
                 got = wrapper(lambda *a, result=result, **k: result, None, (MODEL,), {})
             assert got is result, (kind, type(got))
-            returned.append(got)
     tracker.assert_each_started_span_ended_once()
     assert len(telemetry.finished()) == CALLS
     assert_logged_once_per_kind(caplog)
