@@ -58,7 +58,7 @@ def test_instrumentation_dependencies_name_litellm() -> None:
 def test_global_providers_are_used_when_none_given(telemetry: Telemetry) -> None:
     from opentelemetry import metrics, trace
 
-    trace_before = trace.get_tracer_provider()
+    trace_before = trace._TRACER_PROVIDER  # type: ignore[attr-defined]  # None when unset
     instrumentor = LiteLLMInstrumentor()
     try:
         trace._TRACER_PROVIDER = telemetry.tracer_provider  # type: ignore[attr-defined]
@@ -71,3 +71,21 @@ def test_global_providers_are_used_when_none_given(telemetry: Telemetry) -> None
         metrics._internal._METER_PROVIDER = None  # type: ignore[attr-defined]
     assert len(telemetry.finished()) == 1
     assert len(telemetry.metric_points("gen_ai.client.operation.duration")) == 1
+
+
+def test_no_sdk_configured_means_no_work(monkeypatch: Any) -> None:
+    """With only the API's placeholder providers, the wrappers do nothing but call LiteLLM."""
+    from litellm_otel import _wrappers
+
+    started: list[Any] = []
+    monkeypatch.setattr(_wrappers.Tracer, "start", lambda *a, **k: started.append(a))
+    instrumentor = LiteLLMInstrumentor()
+    instrumentor.instrument()  # no providers: the globals, unset in this test process
+    try:
+        response = litellm.completion(
+            model="openai/gpt-4o-mini", messages=user_messages(), mock_response="x"
+        )
+    finally:
+        instrumentor.uninstrument()
+    assert response.choices[0].message.content == "x"
+    assert started == []

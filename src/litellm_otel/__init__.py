@@ -37,6 +37,8 @@ and the ``litellm.Router`` methods in :data:`litellm_otel._router.ROUTER_METHODS
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,7 +84,15 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         import litellm
 
         options = Options.from_kwargs(kwargs)
-        tracer = Tracer(_make_handler(options, kwargs), options, Hooks.from_kwargs(kwargs))
+        tracer = Tracer(
+            _make_handler(options, kwargs),
+            options,
+            Hooks.from_kwargs(kwargs),
+            explicit_providers=any(
+                kwargs.get(name) is not None
+                for name in ("tracer_provider", "meter_provider", "logger_provider")
+            ),
+        )
         self._tracer = tracer
         wrapped: list[str] = []
         replacements: dict[int, tuple[Any, Any]] = {}
@@ -116,12 +126,15 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 report_failure("registering the LiteLLM callback for early-bound calls")
                 self._callback = None
-        try:  # does nothing measurable outside the LiteLLM Proxy
-            from litellm_otel import proxy
+        if _running_in_proxy():
+            # Only there: any entry in litellm.callbacks makes LiteLLM run its logging
+            # machinery on every call (measured: hundreds of µs of CPU per call).
+            try:
+                from litellm_otel import proxy
 
-            proxy.attach(litellm, kwargs.get("tracer_provider"))
-        except Exception:
-            report_failure("attaching the LiteLLM Proxy integration")
+                proxy.attach(litellm, kwargs.get("tracer_provider"))
+            except Exception:
+                report_failure("attaching the LiteLLM Proxy integration")
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
@@ -147,6 +160,15 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             proxy.detach(litellm)
         except Exception:
             report_failure("detaching the LiteLLM Proxy integration")
+
+
+def _running_in_proxy() -> bool:
+    """True in the LiteLLM Proxy: its server is imported, or this is its CLI starting up
+    (``opentelemetry-instrument litellm -c config.yaml`` instruments before the import)."""
+    if "litellm.proxy.proxy_server" in sys.modules:
+        return True
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return program in ("litellm", "litellm-proxy")
 
 
 def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:

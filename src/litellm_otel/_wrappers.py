@@ -26,8 +26,11 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from opentelemetry._logs import get_logger_provider
 from opentelemetry.context import Context, attach, detach, set_value
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.metrics import get_meter_provider
+from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
     CLIENT_EMBEDDING_CONTEXT_KEY,
@@ -83,7 +86,14 @@ class ArgumentBinder:
 class Tracer:
     """Everything the wrappers and the callback path need, built once per ``instrument()``."""
 
-    def __init__(self, handler: TelemetryHandler, options: Options, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        handler: TelemetryHandler,
+        options: Options,
+        hooks: Hooks,
+        *,
+        explicit_providers: bool = True,
+    ) -> None:
         self.handler = handler
         self.options = options
         self.hooks = hooks
@@ -92,6 +102,19 @@ class Tracer:
         # False after uninstrument(): references to our wrappers that outlive it (captured by
         # a Router, a partial, a callback) pass calls straight through.
         self.active = True
+        # No provider given to instrument(): while the global ones are still the API's
+        # placeholders (no SDK configured yet), every span and metric would be dropped, so the
+        # wrappers skip all work. Checked per call: an SDK may be configured later.
+        self._globals_only = not explicit_providers
+
+    def idle(self) -> bool:
+        """True while nothing we would emit can be recorded (no SDK configured)."""
+        return (
+            self._globals_only
+            and isinstance(get_tracer_provider(), ProxyTracerProvider)
+            and type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
+            and type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
+        )
 
     def capture_content(self, invocation: Invocation) -> bool:
         """Content work only when it is asked for and the span will be exported."""
@@ -242,7 +265,12 @@ def make_wrapper(
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if not tracer.active or IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+            if (
+                not tracer.active
+                or IN_TRACED_CALL.get()
+                or not is_instrumentation_enabled()
+                or tracer.idle()
+            ):
                 return await wrapped(*args, **kwargs)
             invocation, context, kwargs, streamed = begin(args, kwargs)
             if invocation is None or context is None:
@@ -267,7 +295,12 @@ def make_wrapper(
     def sync_wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if not tracer.active or IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+        if (
+            not tracer.active
+            or IN_TRACED_CALL.get()
+            or not is_instrumentation_enabled()
+            or tracer.idle()
+        ):
             return wrapped(*args, **kwargs)
         invocation, context, kwargs, streamed = begin(args, kwargs)
         if invocation is None or context is None:
