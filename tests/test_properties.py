@@ -26,8 +26,8 @@ import asyncio
 import base64
 import collections
 import copy
-import inspect
 import gc
+import inspect
 import itertools
 import json
 import logging
