@@ -20,10 +20,12 @@ around a function that returns prebuilt ``ModelResponseStream`` chunks, so the p
 number is our proxy's cost alone, not LiteLLM's streaming machinery.
 
 ``--nosdk`` runs the states ``base`` and ``nosdk`` (instrumented with the OpenTelemetry API's
-no-op providers) in a process that configures no SDK. ``--ablation`` splits our cost in two:
-``nocb`` is instrumented with our LiteLLM callback (the early-bound path) unregistered,
-``cbonly`` keeps the callback and removes the wrappers (those two use private attributes of
-the instrumentor, so they may need updating when it changes).
+no-op providers) in a process that configures no SDK. ``--ablation`` measures the opt-in
+early-bound LiteLLM callback: ``callback`` is ``off`` plus ``early_bound_callback=True``.
+
+With ``--shapes``, two reference states run around the same real LiteLLM calls (see
+``inline.py``): ``floor`` (the least SDK work for our telemetry) and ``genai`` (the same
+telemetry through util-genai with fixed values, no mapping of LiteLLM's objects).
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ import benchlib as lib
 class Toggle:
     """Puts the process into one state: uninstrumented, or instrumented with some options."""
 
-    def __init__(self, litellm: Any, pipeline: lib.Pipeline | None) -> None:
+    def __init__(
+        self, litellm: Any, pipeline: lib.Pipeline | None, shapes: dict[str, Any] | None = None
+    ) -> None:
         from litellm_otel import LiteLLMInstrumentor
 
         self.litellm = litellm
@@ -51,35 +55,39 @@ class Toggle:
         self.instrumentor = LiteLLMInstrumentor()
         self.state = "base"
         self.instrumented_calls = 0  # calls made while instrumented (expected spans)
+        self.reference_calls = 0  # calls made under a reference emitter (also one span each)
+        self.references: dict[str, Any] = {}
+        if pipeline is not None and shapes is not None:
+            from inline import Reference
+
+            self.references = {
+                kind: Reference(litellm, pipeline, shapes, kind) for kind in ("floor", "genai")
+            }
 
     def set(self, state: str) -> None:
         if state == self.state:
             return
         if self.instrumentor.is_instrumented_by_opentelemetry:
             self.instrumentor.uninstrument()
-        if state in ("off", "on", "nosdk", "nocb", "cbonly"):
+        if self.state in self.references:
+            self.references[self.state].remove()
+        if state in self.references:
+            self.references[state].install()
+        if state in ("off", "on", "nosdk", "callback"):
             kwargs: dict[str, Any] = {"capture_content": state == "on"}
             if self.pipeline is not None and state != "nosdk":
                 kwargs["tracer_provider"] = self.pipeline.tracer_provider
                 kwargs["meter_provider"] = self.pipeline.meter_provider
+            if state == "callback":  # ablation: the opt-in early-bound callback on top
+                kwargs["early_bound_callback"] = True
             self.instrumentor.instrument(**kwargs)
-        if state == "nocb":  # ablation: our wrappers without our LiteLLM callback
-            from litellm_otel import _callbacks
-
-            _callbacks.unregister(self.litellm, self.instrumentor._callback)
-        elif state == "cbonly":  # ablation: our LiteLLM callback without our wrappers
-            from opentelemetry.instrumentation.utils import unwrap
-
-            for name in self.instrumentor._wrapped:
-                unwrap(self.litellm, name)
         self.state = state
 
     def counted(self, calls: int) -> None:
-        # Callback only ("cbonly") traces nothing here: LiteLLM answers ``mock_response`` calls
-        # without calling ``log_pre_api_call``, so the callback never starts a span. That state
-        # therefore measures what LiteLLM spends dispatching to an idle registered callback.
-        if self.state in ("off", "on", "nocb"):
+        if self.state in ("off", "on", "callback"):
             self.instrumented_calls += calls
+        elif self.state in self.references:
+            self.reference_calls += calls
 
 
 def fake_stream_function(chunks: list[Any]) -> Callable[..., Iterator[Any]]:
@@ -113,14 +121,16 @@ def median_ns(values: list[int]) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     pipeline = None if args.nosdk else lib.Pipeline()
     litellm = lib.import_litellm()
-    toggle = Toggle(litellm, pipeline)
+    shapes: dict[str, Any] | None = None
     floor: lib.Floor | None = None
     if pipeline is not None and args.shapes:
         with open(args.shapes, encoding="utf-8") as handle:
-            floor = lib.Floor(pipeline, json.load(handle))
-    states = ["base", "nosdk"] if args.nosdk else ["base", "off", "on"]
+            shapes = json.load(handle)
+        floor = lib.Floor(pipeline, shapes)
+    toggle = Toggle(litellm, pipeline, shapes)
+    states = ["base", "nosdk"] if args.nosdk else ["base", "off", "on", *toggle.references]
     if args.ablation:
-        states = ["base", "off", "nocb", "cbonly"]
+        states = ["base", "off", "callback"]
     chunks = lib.synthetic_chunks()
     chat = lib.chat_call(litellm)
     achat = lib.achat_call(litellm)
@@ -221,17 +231,54 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # Proof: every call made while instrumented produced exactly one exported span.
         spans = pipeline.exported_spans()
         floor_spans = sum(len(values) for values in floor_calls.values()) * batch
-        ours = spans - floor_spans
-        result["spans"] = {"exported": ours, "expected": toggle.instrumented_calls}
+        ours = spans - floor_spans - toggle.reference_calls
+        result["spans"] = {
+            "exported": ours,
+            "expected": toggle.instrumented_calls,
+            "reference": toggle.reference_calls,
+        }
         if ours != toggle.instrumented_calls:
             raise lib.BenchmarkError(
                 f"in-process: {ours} spans for {toggle.instrumented_calls} instrumented calls"
+                f" (after {toggle.reference_calls} reference calls)"
             )
     else:
         lib.assert_no_sdk_configured()
+        result["wrapper_only"] = nosdk_wrapper_cost(toggle)
         result["sdk_module_imported"] = "opentelemetry.sdk" in sys.modules
         result["proof"] = verify_nosdk_invocations(toggle)
     return result
+
+
+def nosdk_wrapper_cost(toggle: Toggle, calls: int = 20_000, repeats: int = 9) -> dict[str, float]:
+    """What our wrapper adds with no SDK, precisely: around a no-op function, not LiteLLM.
+
+    With no SDK the wrapper does the same few checks whatever it wraps, so a no-op target
+    isolates them from LiteLLM's ~1 ms, whose noise here is larger than the whole cost.
+    Per call, thread CPU; median of ``repeats`` paired (bare, wrapped) loops of ``calls``.
+    """
+    import wrapt
+
+    toggle.set("nosdk")
+    try:
+
+        def bare(*args: Any, **kwargs: Any) -> None:
+            return None
+
+        wrapped = wrapt.FunctionWrapper(bare, toggle.litellm.completion._self_wrapper)
+        kwargs = {"model": lib.CHAT_MODEL, "messages": lib.MESSAGES, **lib.CHAT_PARAMS}
+
+        def per_call(function: Callable[..., None]) -> float:
+            start = time.thread_time_ns()
+            for _ in range(calls):
+                function(**kwargs)
+            return (time.thread_time_ns() - start) / calls
+
+        per_call(wrapped)
+        diffs = [per_call(wrapped) - per_call(bare) for _ in range(repeats)]
+    finally:
+        toggle.set("base")
+    return lib.summarize(diffs)
 
 
 def verify_nosdk_invocations(toggle: Toggle) -> int:
@@ -253,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ablation",
         action="store_true",
-        help="states base / off / nocb (no LiteLLM callback) / cbonly (callback, no wrappers)",
+        help="states base / off / callback (off plus the opt-in early-bound LiteLLM callback)",
     )
     args = parser.parse_args(argv)
     try:

@@ -351,10 +351,25 @@ def main_section(
             f"{us(comp['off_minus_base']['p75'])}] on {us(comp['base']['median'])} µs "
             f"uninstrumented |"
         )
+        in_call = comp.get("floor_minus_base")
+        genai = comp.get("genai_minus_base")
+        if in_call:
+            add(
+                f"| floor around the same LiteLLM call: one SDK span + the same 3 metric "
+                f"records (in-process paired) | {spread(in_call)} µs → **we cost "
+                f"{ratio(added, in_call['median'])} the floor** (target ≤ 1.3 times) |"
+            )
         add(
-            f"| floor: one SDK span + the same 3 metric records | {us(floor_ns)} µs → "
-            f"**we cost {ratio(added, floor_ns)} the floor** |"
+            f"| the same floor measured alone (tight loop, warm caches) | {us(floor_ns)} µs "
+            f"→ {ratio(added, floor_ns)} |"
         )
+        if genai:
+            add(
+                f"| util-genai alone: the same telemetry through `TelemetryHandler` around the "
+                f"same call, values preset (in-process paired) | {spread(genai)} µs = "
+                f"{ratio(genai['median'], in_call['median'] if in_call else None)} the floor;"
+                f" our mapping and context handling on top: {us(added - genai['median'])} µs |"
+            )
         chunk = inproc["stream_synthetic"]
         floor_chunk = med(inproc, "floor_chunk")
         add(
@@ -364,7 +379,8 @@ def main_section(
         )
         add(
             f"| floor per chunk: one `time_per_output_chunk` record | {us(floor_chunk, 2)} µs → "
-            f"{ratio(chunk['off_minus_base']['median'], floor_chunk)} the floor |"
+            f"{ratio(chunk['off_minus_base']['median'], floor_chunk)} the floor (the ≤ 1 µs "
+            f"target is below the floor the conventions require) |"
         )
         mock = inproc.get("stream_mock")
         if mock:
@@ -383,11 +399,17 @@ def main_section(
         )
     if nosdk:
         comp = nosdk["completion"]["nosdk_minus_base"]
-        verdict = "meets" if comp["median"] <= 10_000 else "**misses**"
+        wrapper = nosdk.get("wrapper_only")
+        if wrapper:
+            verdict = "meets" if wrapper["median"] <= 10_000 else "**misses**"
+            add(
+                f"| no SDK (API no-op providers): our wrapper around a no-op function, per "
+                f"call | **{us(wrapper['median'], 2)} µs** [{us(wrapper['p25'], 2)} … "
+                f"{us(wrapper['p75'], 2)}] — {verdict} the ≤ 10 µs target |"
+            )
         add(
-            f"| no SDK (API no-op providers), added per call (in-process paired) | "
-            f"**{us(comp['median'])} µs** [{us(comp['p25'])} … {us(comp['p75'])}] — "
-            f"{verdict} the ≤ 10 µs target |"
+            f"| no SDK, around LiteLLM's mock `completion` (in-process paired; LiteLLM's own "
+            f"noise) | {spread(comp)} µs |"
         )
     start = ours.get("_startup", {})
     if start:
@@ -415,17 +437,19 @@ def main_section(
         add("")
         add(
             f"{inproc['blocks']} blocks; in each, batches of {inproc['batch']} calls (one "
-            "1,000-chunk stream for the synthetic stream) uninstrumented, content off and "
-            "content on, in rotated order; the number is the median over blocks of "
+            "1,000-chunk stream for the synthetic stream) uninstrumented, content off, "
+            "content on and the two reference instrumentations below, in rotated order; the "
+            "number is the median over blocks of "
             "(instrumented batch median - uninstrumented batch median). Process CPU: all "
             "threads' CPU over the batch per call (per chunk), paired the same way."
         )
         add("")
         add(
             "| workload | uninstrumented | added, content off | added, content on "
-            "| floor | off ÷ floor | added process CPU, off |"
+            "| floor in the call | util-genai alone | off ÷ floor | floor alone "
+            "| added process CPU, off |"
         )
-        add("|---|---:|---:|---:|---:|---:|---:|")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for workload in (
             "completion",
             "acompletion",
@@ -442,13 +466,26 @@ def main_section(
             if workload == "embedding":
                 floor_ns = med(inproc, "floor_embedding")
             added = entry["off_minus_base"]["median"]
+            in_call = entry.get("floor_minus_base")
             add(
                 f"| {WORKLOAD_LABELS[workload]} | {us(entry['base']['median'], digits)} | "
                 f"{spread(entry['off_minus_base'], digits)} | "
-                f"{spread(entry['on_minus_base'], digits)} | {us(floor_ns, digits)} | "
-                f"{ratio(added, floor_ns)} | "
+                f"{spread(entry['on_minus_base'], digits)} | {spread(in_call, digits)} | "
+                f"{spread(entry.get('genai_minus_base'), digits)} | "
+                f"{ratio(added, in_call['median'] if in_call else None)} | "
+                f"{us(floor_ns, digits)} | "
                 f"{spread(entry.get('off_minus_base_process'), digits)} |"
             )
+        add("")
+        add(
+            "*Floor in the call* and *util-genai alone* are reference instrumentations "
+            "(`bench/inline.py`) wrapped around the very same LiteLLM calls and paired the "
+            "same way: the floor emits our span's captured attributes and metric records "
+            "directly through the SDK; util-genai alone emits them through `TelemetryHandler` "
+            "with the values preset. *Floor alone* is the floor in a tight loop without "
+            "LiteLLM, where warm CPU caches make the same SDK work cheaper; the ratio uses the "
+            "floor in the call, which pays what we pay for sharing the CPU with LiteLLM."
+        )
         add("")
 
     # Cross-process table
@@ -463,7 +500,7 @@ def main_section(
     add("")
     add(
         "| workload | uninstrumented | added, content off | added, content on | "
-        "added process CPU, off | floor | off ÷ floor | spans/call |"
+        "added process CPU, off | floor alone | off ÷ floor alone | spans/call |"
     )
     add("|---|---:|---:|---:|---:|---:|---:|---:|")
     for workload in (*CALL_WORKLOADS, *STREAM_WORKLOADS):

@@ -68,3 +68,45 @@ def test_finish_reason_mapping() -> None:
     assert _messages.map_finish_reason("stop") == "stop"
     assert _messages.map_finish_reason("something_new") == "something_new"
     assert _messages.map_finish_reason(None) is None
+
+
+def test_field_reads_pydantic_storage_without_getattr_misses() -> None:
+    """Extras, private attributes and properties read alike; a missing name costs no exception."""
+    import pydantic
+    from litellm import ModelResponse
+
+    response = ModelResponse(
+        model="gpt-4o-mini", usage={"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    )
+    response._hidden_params = {"response_cost": 0.5}
+    assert _messages.field(response, "model") == "gpt-4o-mini"
+    assert _messages.field(response, "usage").prompt_tokens == 3  # an extra on ModelResponse
+    assert _messages.field(response, "_hidden_params") == {"response_cost": 0.5}  # private
+    assert _messages.field(response, "no_such_field", "fallback") == "fallback"
+
+    class WithProperty(pydantic.BaseModel):
+        value: int = 2
+
+        @property
+        def doubled(self) -> int:
+            return self.value * 2
+
+    assert _messages.field(WithProperty(), "doubled") == 4
+    assert _messages.field({"a": 1}, "a") == 1
+    assert _messages.field(object(), "missing") is None
+
+    misses = 0
+    original = type(response).__getattr__
+
+    def counting(self: object, name: str) -> object:
+        nonlocal misses
+        misses += 1
+        return original(self, name)  # type: ignore[arg-type]
+
+    type(response).__getattr__ = counting  # type: ignore[method-assign]
+    try:
+        for name in ("usage", "_hidden_params", "no_such_field", "choices"):
+            _messages.field(response, name)
+    finally:
+        type(response).__getattr__ = original  # type: ignore[method-assign]
+    assert misses == 0

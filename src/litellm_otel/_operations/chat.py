@@ -6,8 +6,8 @@ Text completions share everything with chat but the shape of a choice (``text`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
@@ -50,24 +50,37 @@ def stop_sequences(stop: Any) -> list[str] | None:
     return None
 
 
+# Sampling argument → (invocation property, converter). Walked over the arguments the caller
+# passed (a handful) rather than probing every known name per call.
+_SAMPLING: Final[dict[str, tuple[str, Callable[[Any], Any]]]] = {
+    "temperature": ("temperature", number),
+    "top_p": ("top_p", number),
+    "top_k": ("top_k", integer),
+    "frequency_penalty": ("frequency_penalty", number),
+    "presence_penalty": ("presence_penalty", number),
+    "seed": ("seed", integer),
+    "max_tokens": ("max_tokens", integer),
+    "stop": ("stop_sequences", stop_sequences),
+}
+
+
 def apply_sampling(invocation: InferenceInvocation, params: Mapping[str, Any]) -> None:
     """The sampling parameters shared by chat, text completion and Responses."""
-    get = params.get
-    invocation.temperature = number(get("temperature"))
-    invocation.top_p = number(get("top_p"))
-    invocation.top_k = integer(get("top_k"))
-    invocation.frequency_penalty = number(get("frequency_penalty"))
-    invocation.presence_penalty = number(get("presence_penalty"))
-    invocation.seed = integer(get("seed"))
-    max_tokens = integer(get("max_tokens"))
-    if max_tokens is None:
-        max_tokens = integer(get("max_completion_tokens"))
-    invocation.max_tokens = max_tokens
-    invocation.stop_sequences = stop_sequences(get("stop"))
-    choices = integer(get("n"))
+    sampling = _SAMPLING
+    for name, value in params.items():
+        known = sampling.get(name)
+        if known is not None and value is not None:
+            converted = known[1](value)
+            if converted is not None:
+                setattr(invocation, known[0], converted)
+    if invocation.max_tokens is None:
+        max_tokens = integer(params.get("max_completion_tokens"))
+        if max_tokens is not None:
+            invocation.max_tokens = max_tokens
+    choices = integer(params.get("n"))
     if choices is not None and choices != 1:
         invocation.request_choice_count = choices
-    if get("stream") is True:
+    if params.get("stream") is True:
         invocation.request_stream = True
 
 
@@ -103,13 +116,13 @@ def apply_text_request(
 
 def _apply_common_response(invocation: InferenceInvocation, response: Any) -> list[Any]:
     apply_identity(invocation, response)
-    choices = list(getattr(response, "choices", None) or ())
+    choices = list(field(response, "choices") or ())
     reasons = [
         reason for choice in choices if isinstance(reason := field(choice, "finish_reason"), str)
     ]
     if reasons:
         invocation.finish_reasons = reasons
-    apply_usage(invocation, getattr(response, "usage", None))
+    apply_usage(invocation, field(response, "usage"))
     record_litellm_facts(invocation.attributes, response)
     return choices
 
@@ -231,23 +244,21 @@ class ChatStreamState:
 
     def process(self, chunk: Any, invocation: InferenceInvocation) -> None:
         if self.response_id is None:
-            response_id = getattr(chunk, "id", None)
+            response_id = field(chunk, "id")
             if isinstance(response_id, str):
                 self.response_id = response_id
         if self.response_model is None:
             # LiteLLM stamps chunks with the requested model; what the provider answered
             # with is kept in the chunk's hidden params.
-            model = hidden_params(chunk).get("provider_response_model") or getattr(
-                chunk, "model", None
-            )
+            model = hidden_params(chunk).get("provider_response_model") or field(chunk, "model")
             if isinstance(model, str):
                 self.response_model = model
                 # Set at once: the chunk-timing metrics recorded from now on carry it.
                 invocation.response_model_name = model
-        usage = getattr(chunk, "usage", None)
+        usage = field(chunk, "usage")
         if usage is not None:
             self.usage = usage
-        for choice in getattr(chunk, "choices", None) or ():
+        for choice in field(chunk, "choices") or ():
             reason = choice.finish_reason
             if reason is not None:
                 self.finish_reasons[choice.index or 0] = reason

@@ -26,7 +26,7 @@ def integer(value: Any) -> int | None:
 
 def hidden_params(response: Any) -> Mapping[str, Any]:
     """LiteLLM's per-response bookkeeping (provider, cost, cache hit); empty when absent."""
-    hidden = getattr(response, "_hidden_params", None)
+    hidden = field(response, "_hidden_params")
     return hidden if isinstance(hidden, Mapping) else {}
 
 

@@ -27,16 +27,16 @@ def apply_request(
 
 
 def apply_response(invocation: EmbeddingInvocation, response: Any, capture_content: bool) -> None:
-    model = getattr(response, "model", None)
+    model = field(response, "model")
     if isinstance(model, str):
         invocation.response_model_name = model
     if invocation.dimension_count is None:
-        data = getattr(response, "data", None)
+        data = field(response, "data")
         if data:
             vector = field(data[0], "embedding")
             if isinstance(vector, list):
                 invocation.dimension_count = len(vector)
-    counts = usage_counts(getattr(response, "usage", None))
+    counts = usage_counts(field(response, "usage"))
     if "input" in counts:
         invocation.input_tokens = counts["input"]
     record_litellm_facts(invocation.attributes, response)
