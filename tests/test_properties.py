@@ -1125,3 +1125,45 @@ async def _take_async(stream: Any, count: int | None) -> list[Any]:
         if len(received) == count:
             break
     return received
+
+
+_COUNTS = st.one_of(st.none(), st.integers(min_value=0, max_value=10**6), st.booleans())
+_DETAILS = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(["cached_tokens", "cache_creation_tokens", "reasoning_tokens", "x"]),
+        _COUNTS,
+    ),
+)
+
+
+@given(
+    usage=st.dictionaries(
+        st.sampled_from(
+            [
+                "prompt_tokens",
+                "completion_tokens",
+                "input_tokens",
+                "output_tokens",
+                "cache_creation_input_tokens",
+                "total_tokens",
+            ]
+        ),
+        _COUNTS,
+    ),
+    prompt_details=_DETAILS,
+    completion_details=_DETAILS,
+)
+@settings(max_examples=300, deadline=None)
+def test_usage_fast_path_reads_what_the_general_reader_reads(
+    usage: dict[str, Any], prompt_details: Any, completion_details: Any
+) -> None:
+    """The plain-dict fast path for usage gives exactly the general reader's counts."""
+    from litellm_otel._operations.common import usage_counts
+
+    if prompt_details is not None:
+        usage["prompt_tokens_details"] = prompt_details
+    if completion_details is not None:
+        usage["completion_tokens_details"] = completion_details
+    # A read-only mapping is not a ``dict``: it takes the general path.
+    assert usage_counts(usage) == usage_counts(types.MappingProxyType(usage))

@@ -109,12 +109,17 @@ class Tracer:
 
     def idle(self) -> bool:
         """True while nothing we would emit can be recorded (no SDK configured)."""
-        return (
-            self._globals_only
-            and isinstance(get_tracer_provider(), ProxyTracerProvider)
+        if not self._globals_only:
+            return False
+        if (
+            isinstance(get_tracer_provider(), ProxyTracerProvider)
             and type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
             and type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
-        )
+        ):
+            return True
+        # A global provider can be set once only, so once one is real it stays real.
+        self._globals_only = False
+        return False
 
     def capture_content(self, invocation: Invocation) -> bool:
         """Content work only when it is asked for and the span will be exported."""
@@ -174,9 +179,11 @@ class Tracer:
         context = invocation.context
         if self.options.suppress_nested_llm_spans:
             return set_value(TRACELOOP_SUPPRESS_KEY, True, context)
-        # Let util-genai-based SDK instrumentations below us emit spans of their own.
-        context = set_value(CLIENT_INFERENCE_CONTEXT_KEY, None, context)
-        return set_value(CLIENT_EMBEDDING_CONTEXT_KEY, None, context)
+        # Let util-genai-based SDK instrumentations below us emit spans of their own (one
+        # copy of the context for both keys: what ``set_value`` twice would build).
+        return Context(
+            {**context, CLIENT_INFERENCE_CONTEXT_KEY: None, CLIENT_EMBEDDING_CONTEXT_KEY: None}
+        )
 
     def finish(
         self,

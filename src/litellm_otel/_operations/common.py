@@ -77,6 +77,10 @@ def usage_counts(usage: Any) -> dict[str, int]:
     if usage is None:
         return {}
     usage = _plain(usage)
+    if type(usage) is dict:
+        counts = _dict_usage_counts(usage)
+        if counts is not None:
+            return counts
     # Some usage objects carry both spellings, one of them zero-filled.
     prompt = field(usage, "prompt_tokens") or field(usage, "input_tokens")
     completion = field(usage, "completion_tokens") or field(usage, "output_tokens")
@@ -110,6 +114,42 @@ def usage_counts(usage: Any) -> dict[str, int]:
     if completion_details is not None:
         reasoning = integer(field(completion_details, "reasoning_tokens"))
         if reasoning is not None:
+            counts["reasoning"] = reasoning
+    return counts
+
+
+def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
+    """The common Chat Completions shape, read with plain ``dict`` lookups (every call pays
+    this); ``None`` hands anything else to the general reader."""
+    prompt = usage.get("prompt_tokens")
+    completion = usage.get("completion_tokens")
+    if (
+        type(prompt) is not int
+        or type(completion) is not int
+        or not (prompt or completion)
+        or "input_tokens" in usage
+        or "input_tokens_details" in usage
+        or "output_tokens_details" in usage
+        or usage.get("cache_creation_input_tokens") is not None
+    ):
+        return None
+    counts = {"input": prompt, "output": completion}
+    details = _plain(usage.get("prompt_tokens_details"))
+    if details is not None:
+        if type(details) is not dict:
+            return None
+        cached = details.get("cached_tokens")
+        if type(cached) is int:
+            counts["cache_read"] = cached
+        written = details.get("cache_creation_tokens")
+        if type(written) is int:
+            counts["cache_write"] = written
+    details = _plain(usage.get("completion_tokens_details"))
+    if details is not None:
+        if type(details) is not dict:
+            return None
+        reasoning = details.get("reasoning_tokens")
+        if type(reasoning) is int:
             counts["reasoning"] = reasoning
     return counts
 
