@@ -279,11 +279,20 @@ class Pipeline:
             def __init__(self) -> None:
                 self.count = 0
                 self.names: dict[str, int] = {}
+                # Span name → the most attributes seen on it: what a span carries, for the
+                # comparison of what each instrumentation emits for its price.
+                self.attributes: dict[str, int] = {}
 
             def export(self, spans: Sequence[Any]) -> Any:
                 self.count += len(spans)
+                names = self.names
+                attributes = self.attributes
                 for span in spans:
-                    self.names[span.name] = self.names.get(span.name, 0) + 1
+                    name = span.name
+                    names[name] = names.get(name, 0) + 1
+                    count = len(span.attributes or ())
+                    if count > attributes.get(name, -1):
+                        attributes[name] = count
                 return SpanExportResult.SUCCESS
 
             def shutdown(self) -> None:

@@ -250,6 +250,9 @@ def summarize_rounds(
         first = next((r[config.key] for r in rounds if config.key in r), {})
         per["_versions"] = first.get("versions", {})
         per["_span_names"] = first.get("span_names", {})
+        per["_span_attributes"] = first.get("span_attributes", {})
+        per["_histograms"] = first.get("workloads", {}).get("_histograms", {})
+        per["_stream_chunks"] = first.get("workloads", {}).get("_stream_chunks", 0)
         summary[config.key] = per
     return summary
 
@@ -686,7 +689,30 @@ def peers_section(
         installed = versions_line(entry.get("_versions", {}), names)
         add(f"| {label} | {spans} | {startup} | {installed} |")
     add("")
+    add("What each one emits for that price (content off, from the exported telemetry):")
+    add("")
+    add(
+        "| | attributes per span (fewest … most, over its span names) "
+        "| histograms recorded | records of `time_per_output_chunk` per streamed chunk |"
+    )
+    add("|---|---|---|---|")
+    for key, label in (("ours", "ours"), *((p.name, p.label) for p in peers)):
+        entry = summary.get(key, {})
+        counts = entry.get("_span_attributes") or {}
+        attributes = f"{min(counts.values())} … {max(counts.values())}" if counts else NA
+        histograms = entry.get("_histograms") or {}
+        names = ", ".join(f"`{name}`" for name in sorted(histograms)) or "none"
+        chunks = histograms.get(lib.CHUNK_METRIC, 0)
+        stream_chunks = _stream_chunks_read(entry)
+        per_chunk = f"{chunks / stream_chunks:.2f}" if stream_chunks else NA
+        add(f"| {label} | {attributes} | {names} | {per_chunk} |")
+    add("")
     return "\n".join(lines)
+
+
+def _stream_chunks_read(entry: dict[str, Any]) -> int:
+    """Chunks the worker read from streams in its first round (all stream workloads)."""
+    return int(entry.get("_stream_chunks", 0) or 0)
 
 
 def write_section(name: str, body: str) -> None:

@@ -318,6 +318,7 @@ def run_workloads(
         if payload["chunks_per_stream"] < lib.LONG_STREAM_CHUNKS:
             raise lib.BenchmarkError(f"{config}: stream gave {payload['chunks_per_stream']} chunks")
         check("stream_http", start, 1 + sizes.stream_http, payload)
+        results["_stream_chunks"] = (1 + sizes.stream_http) * payload["chunks_per_stream"]
 
         # non-streamed completion over real HTTP: end-to-end latency.
         hcall = lib.http_chat_call(litellm, url)
@@ -400,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if env.pipeline is not None:
             payload["span_names"] = dict(env.pipeline.exporter.names)
+            payload["span_attributes"] = dict(env.pipeline.exporter.attributes)
     except lib.BenchmarkError as error:
         payload["error"] = str(error)
         status = 3
