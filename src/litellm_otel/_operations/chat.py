@@ -258,16 +258,18 @@ class ChatStreamState:
         usage = field(chunk, "usage")
         if usage is not None:
             self.usage = usage
+        # A streamed choice keeps its fields as pydantic extras: ``field`` reads them
+        # directly (plain attribute access would go through pydantic's ``__getattr__``).
         for choice in field(chunk, "choices") or ():
-            reason = choice.finish_reason
+            reason = field(choice, "finish_reason")
             if reason is not None:
-                self.finish_reasons[choice.index or 0] = reason
+                self.finish_reasons[field(choice, "index") or 0] = reason
             if self.capture_content:
-                index = choice.index or 0
+                index = field(choice, "index") or 0
                 pieces = self.choices.get(index)
                 if pieces is None:
                     pieces = self.choices[index] = _ChoicePieces()
-                pieces.add(getattr(choice, "delta", None) or choice)
+                pieces.add(field(choice, "delta") or choice)
 
     def apply(self, invocation: InferenceInvocation) -> None:
         if self.response_id is not None:
