@@ -97,6 +97,11 @@ class _StreamFinisher:
             self._finalize_failure(error)
             raise
         detach(token)
+        self._handle_chunk(chunk)
+        return chunk
+
+    def _handle_chunk(self, chunk: Any) -> None:
+        """Read what the chunk says, then record its timing; failures of either are contained."""
         invocation = self._self_invocation
         try:
             self._self_state.process(chunk, invocation)
@@ -107,7 +112,6 @@ class _StreamFinisher:
             invocation.record_stream_chunk()
         except Exception:
             report_failure("recording a stream chunk")
-        return chunk
 
     def _on_stream_end(self) -> None:
         invocation = self._self_invocation
@@ -184,16 +188,7 @@ class SyncStream(_StreamFinisher, SyncStreamWrapper[Any]):
             self._finalize_failure(error)
             raise
         detach(token)
-        # The chunk handling of ``__anext__``, inlined too (two calls fewer per chunk).
-        invocation = self._self_invocation
-        try:
-            self._self_state.process(chunk, invocation)
-        except Exception:
-            report_failure("reading a stream chunk")
-        try:
-            invocation.record_stream_chunk()
-        except Exception:
-            report_failure("recording a stream chunk")
+        self._handle_chunk(chunk)
         return chunk
 
     def __aiter__(self) -> Any:
