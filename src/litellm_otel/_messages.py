@@ -40,8 +40,9 @@ FINISH_REASONS: Final[dict[str, str]] = {
 
 
 _NOT_PYDANTIC: Final = object()
-# (model class, name) → whether the class itself has the name (a property, say).
-_CLASS_HAS: dict[tuple[type, str], bool] = {}
+# Model class → name → whether the class itself has the name (a property, say). Nested, so
+# a miss (``usage`` on every stream chunk) allocates no key.
+_CLASS_HAS: dict[type, dict[str, bool]] = {}
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
@@ -66,9 +67,12 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
         if private and name in private:
             return private[name]
         cls = type(obj)
-        on_class = _CLASS_HAS.get((cls, name))
+        names = _CLASS_HAS.get(cls)
+        if names is None:
+            names = _CLASS_HAS[cls] = {}
+        on_class = names.get(name)
         if on_class is None:  # once per model class and name; both sets are small
-            on_class = _CLASS_HAS[(cls, name)] = hasattr(cls, name)
+            on_class = names[name] = hasattr(cls, name)
         return getattr(obj, name, default) if on_class else default
     if isinstance(obj, Mapping):
         return obj.get(name, default)
