@@ -1,4 +1,4 @@
-"""Option parsing and the util-genai private fields we rely on."""
+"""Option parsing: instrument() arguments over the environment, defaults, bad values."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import logging
 from typing import Any
 
 import pytest
-from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
-from litellm_otel import _make_handler
 from litellm_otel._config import Options, parse_capture_mode
+from litellm_otel.instrumentor import _make_handler
 
 
 @pytest.mark.parametrize(
@@ -51,14 +50,21 @@ def test_stream_usage_environment_variable(monkeypatch: pytest.MonkeyPatch) -> N
     assert Options.from_kwargs({"request_stream_usage": False}).request_stream_usage is False
 
 
-def test_handler_private_fields_we_set_exist() -> None:
-    """util-genai is beta: if it renames these fields, this test names the break."""
-    handler = TelemetryHandler()
-    assert hasattr(handler, "_content_capturing_mode")
-    assert hasattr(handler, "_capture_content")
-    made = _make_handler(Options(capture_mode=ContentCapturingMode.SPAN_ONLY), {})
-    assert made.should_capture_content() is True
-    assert made._content_capturing_mode is ContentCapturingMode.SPAN_ONLY
+@pytest.mark.parametrize(
+    ("mode", "captures"),
+    [(ContentCapturingMode.SPAN_ONLY, True), (ContentCapturingMode.NO_CONTENT, False)],
+)
+def test_the_handler_captures_what_the_options_say(
+    monkeypatch: pytest.MonkeyPatch, mode: ContentCapturingMode, captures: bool
+) -> None:
+    """instrument(capture_content=...) wins over the environment util-genai reads."""
+    monkeypatch.setenv(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "NO_CONTENT" if captures else "SPAN_ONLY",
+    )
+    handler = _make_handler(Options(capture_mode=mode), {})
+    assert handler.should_capture_content() is captures
+    assert handler.inference("openai").should_capture_content is captures
 
 
 def test_true_in_the_environment_does_not_log_a_misleading_warning(

@@ -9,7 +9,7 @@ import litellm
 import wrapt
 
 from litellm_otel import LiteLLMInstrumentor
-from litellm_otel._operations import SURFACES as WRAPPED_FUNCTIONS
+from litellm_otel._operations import ENTRY_POINTS as WRAPPED_FUNCTIONS
 from tests.conftest import Telemetry, user_messages
 
 
@@ -75,10 +75,10 @@ def test_global_providers_are_used_when_none_given(telemetry: Telemetry) -> None
 
 def test_no_sdk_configured_means_no_work(monkeypatch: Any) -> None:
     """With only the API's placeholder providers, the wrappers do nothing but call LiteLLM."""
-    from litellm_otel import _wrappers
+    from litellm_otel import _recorder
 
     started: list[Any] = []
-    monkeypatch.setattr(_wrappers.Tracer, "start", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(_recorder.CallRecorder, "start", lambda *a, **k: started.append(a))
     instrumentor = LiteLLMInstrumentor()
     instrumentor.instrument()  # no providers: the globals, unset in this test process
     try:

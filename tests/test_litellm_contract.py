@@ -7,9 +7,9 @@ parameter is simply never found in the call's arguments, so an attribute silentl
 from every span. These tests turn such a release into a failure that names the function and
 the parameter that changed, instead of a quieter trace nobody notices.
 
-The parameter lists below are read off ``src/litellm_otel/_operations/*.py`` (every
-``params.get("...")``) and ``_wrappers.py`` (model, stream, provider and address routing).
-When a mapping starts reading a new parameter, add it here.
+The parameter lists come from each ``Surface`` in ``src/litellm_otel/_operations``, which
+declares what its mapping reads; ``tests/test_operations_declarations.py`` checks that the
+declarations cover every argument the mappings actually read.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from typing import Any
 import litellm
 import pytest
 
-from litellm_otel import _FORWARDS_TO
 from litellm_otel._operations import (
     CHAT,
     EMBEDDINGS,
+    ENTRY_POINTS,
     IMAGE_GENERATION,
     MODERATION,
     RERANK,
     RESPONSES,
     SPEECH,
-    SURFACES,
     TEXT_COMPLETION,
     TRANSCRIPTION,
     Surface,
@@ -42,98 +41,28 @@ from tests.conftest import user_messages
 
 LITELLM_VERSION = version("litellm")
 
-# Parameters our mappings turn into documented attributes: LiteLLM must keep them as named
-# parameters, because a rename there is exactly the change that makes an attribute vanish.
-NAMED: dict[Surface, tuple[str, ...]] = {
-    CHAT: (
-        "model",
-        "messages",
-        "temperature",
-        "top_p",
-        "n",
-        "stream",
-        "stream_options",
-        "stop",
-        "max_tokens",
-        "max_completion_tokens",
-        "presence_penalty",
-        "frequency_penalty",
-        "seed",
-        "response_format",
-        "tools",
-        "reasoning_effort",
-    ),
-    TEXT_COMPLETION: (
-        "model",
-        "prompt",
-        "temperature",
-        "top_p",
-        "n",
-        "stream",
-        "stop",
-        "max_tokens",
-        "presence_penalty",
-        "frequency_penalty",
-    ),
-    RESPONSES: (
-        "model",
-        "input",
-        "instructions",
-        "max_output_tokens",
-        "previous_response_id",
-        "reasoning",
-        "stream",
-        "temperature",
-        "text",
-        "tools",
-        "top_p",
-    ),
-    EMBEDDINGS: ("model", "input", "dimensions", "encoding_format"),
-    IMAGE_GENERATION: ("model", "prompt", "n"),
-    TRANSCRIPTION: ("model", "prompt", "temperature"),
-    SPEECH: ("model", "input", "response_format"),
-    RERANK: ("model", "query", "documents", "top_n"),
-    MODERATION: ("model", "input"),
-}
-
-# Parameters we read that LiteLLM 1.106.2 takes only through ``**kwargs`` (provider routing,
-# the Router's metadata, sampling knobs some surfaces do not name). They reach us as long as
-# the function keeps ``**kwargs``; a rename inside LiteLLM cannot be seen from its signature.
+# Parameters our mappings turn into documented attributes, as each Surface declares them:
+# LiteLLM must keep ``reads`` as named parameters (a rename there is exactly the change that
+# makes an attribute vanish), and keep ``**kwargs`` for ``reads_via_kwargs``.
+SURFACES: tuple[Surface, ...] = (
+    CHAT,
+    TEXT_COMPLETION,
+    RESPONSES,
+    EMBEDDINGS,
+    IMAGE_GENERATION,
+    TRANSCRIPTION,
+    SPEECH,
+    RERANK,
+    MODERATION,
+)
+NAMED: dict[Surface, tuple[str, ...]] = {surface: surface.reads for surface in SURFACES}
 THROUGH_KWARGS: dict[Surface, tuple[str, ...]] = {
-    CHAT: ("top_k", "api_base", "base_url", "custom_llm_provider", "metadata"),
-    TEXT_COMPLETION: ("top_k", "seed", "max_completion_tokens", "base_url", "metadata"),
-    # apply_sampling is shared with chat; the Responses API names few of these itself.
-    RESPONSES: (
-        "top_k",
-        "frequency_penalty",
-        "presence_penalty",
-        "seed",
-        "max_tokens",
-        "stop",
-        "n",
-        "api_base",
-        "base_url",
-    ),
-    EMBEDDINGS: ("base_url", "metadata"),
-    IMAGE_GENERATION: ("base_url", "metadata"),
-    TRANSCRIPTION: ("metadata",),
-    SPEECH: (),
-    RERANK: ("api_base", "base_url", "metadata"),
-    MODERATION: ("api_base", "base_url", "custom_llm_provider", "metadata"),
+    surface: surface.reads_via_kwargs for surface in SURFACES
 }
-
 # Where a positional call's arguments land: ArgumentBinder binds them by these names, so
 # a positional ``model`` must stay among the leading positional parameters.
-LEADING_POSITIONAL: dict[Surface, tuple[str, str]] = {
-    CHAT: ("model", "messages"),
-    TEXT_COMPLETION: ("prompt", "model"),
-    RESPONSES: ("input", "model"),
-    EMBEDDINGS: ("model", "input"),
-    IMAGE_GENERATION: ("prompt", "model"),
-    TRANSCRIPTION: ("model", "file"),
-    SPEECH: ("model", "input"),
-    RERANK: ("model", "query"),
-    MODERATION: ("input", "model"),
+LEADING_POSITIONAL: dict[Surface, tuple[str, ...]] = {
+    surface: surface.positional for surface in SURFACES
 }
 
 
@@ -146,8 +75,7 @@ def receiver(name: str) -> tuple[str, Callable[..., Any]]:
     function = getattr(litellm, name)
     if ArgumentBinder(function).names:
         return name, function
-    is_async = SURFACES[name][1]
-    twin = _FORWARDS_TO.get(name, name[1:] if is_async else name)
+    twin = ENTRY_POINTS[name].signature_of or name
     return twin, getattr(litellm, twin)
 
 
@@ -163,18 +91,22 @@ def describe(name: str, twin: str) -> str:
     return f"litellm.{name}" if name == twin else f"litellm.{name} (forwarding to {twin})"
 
 
-@pytest.mark.parametrize("name", sorted(SURFACES))
+@pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_every_wrapped_function_exists(name: str) -> None:
     function = getattr(litellm, name, None)
     assert callable(function), (
         f"litellm.{name} is gone in LiteLLM {LITELLM_VERSION}: instrument() skips it "
-        f"silently, so its calls get no span (find its new name and update SURFACES)"
+        f"silently, so its calls get no span (find its new name and update ENTRY_POINTS)"
     )
 
 
 @pytest.mark.parametrize(
     ("name", "param"),
-    [(name, param) for name, (surface, _) in sorted(SURFACES.items()) for param in NAMED[surface]],
+    [
+        (name, param)
+        for name, entry in sorted(ENTRY_POINTS.items())
+        for param in NAMED[entry.surface]
+    ],
 )
 def test_parameters_we_map_are_still_named(name: str, param: str) -> None:
     twin, function = receiver(name)
@@ -192,8 +124,8 @@ def test_parameters_we_map_are_still_named(name: str, param: str) -> None:
     ("name", "param"),
     [
         (name, param)
-        for name, (surface, _) in sorted(SURFACES.items())
-        for param in THROUGH_KWARGS[surface]
+        for name, entry in sorted(ENTRY_POINTS.items())
+        for param in THROUGH_KWARGS[entry.surface]
     ],
 )
 def test_parameters_read_through_kwargs_still_reach_litellm(name: str, param: str) -> None:
@@ -205,7 +137,7 @@ def test_parameters_read_through_kwargs_still_reach_litellm(name: str, param: st
     )
 
 
-@pytest.mark.parametrize("name", sorted(SURFACES))
+@pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_forwarding_entry_points_still_forward_everything(name: str) -> None:
     """A ``(*args, **kwargs)`` entry point is bound through its twin; both must take kwargs."""
     twin, function = receiver(name)
@@ -219,10 +151,10 @@ def test_forwarding_entry_points_still_forward_everything(name: str) -> None:
     assert has_var_keyword(function) or ArgumentBinder(function).names, twin
 
 
-@pytest.mark.parametrize("name", sorted(SURFACES))
+@pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_positional_arguments_still_bind_to_the_same_names(name: str) -> None:
     twin, function = receiver(name)
-    expected = LEADING_POSITIONAL[SURFACES[name][0]]
+    expected = LEADING_POSITIONAL[ENTRY_POINTS[name].surface]
     actual = ArgumentBinder(function).names[:2]
     assert actual == expected, (
         f"the leading positional parameters of {describe(name, twin)} changed from "

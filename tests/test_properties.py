@@ -14,7 +14,7 @@ hypothesis look for the ones we did not. The properties:
 3. Valid telemetry: one span per call; every attribute value is an OpenTelemetry attribute
    type (str, bool, int, float or a homogeneous sequence of one of them); with content
    capture on, every captured text part is within ``max_content_length`` plus its marker.
-4. Odd responses fed straight to the mappings (through ``Tracer.finish`` and the stream
+4. Odd responses fed straight to the mappings (through ``CallRecorder.finish`` and the stream
    proxies, which contain a raising mapping) end the span exactly once.
 
 The whole file runs in well under a minute; ``PROPERTY_SCALE=20`` searches twenty times harder.
@@ -50,11 +50,13 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
+from litellm_otel._compat import set_content_capturing_mode
 from litellm_otel._config import Options
+from litellm_otel._content import ContentPolicy
 from litellm_otel._failsafe import reset_reported
 from litellm_otel._hooks import Hooks
-from litellm_otel._operations import SURFACES, Surface
-from litellm_otel._wrappers import Tracer
+from litellm_otel._operations import ENTRY_POINTS, Surface
+from litellm_otel._recorder import CallRecorder
 from tests.conftest import Telemetry
 
 LIMIT = 200  # max_content_length for every test here
@@ -996,26 +998,26 @@ stream_events = st.one_of(
 
 # One name per surface (sync and async entry points share their mapping).
 UNIQUE_SURFACES: dict[str, Surface] = {}
-for _name, (_surface, _is_async) in SURFACES.items():
-    if not _is_async and _surface not in UNIQUE_SURFACES.values():
-        UNIQUE_SURFACES[_name] = _surface
+for _name, _entry in ENTRY_POINTS.items():
+    if not _entry.is_async and _entry.surface not in UNIQUE_SURFACES.values():
+        UNIQUE_SURFACES[_name] = _entry.surface
 STREAMING_SURFACES = {
     name: s for name, s in UNIQUE_SURFACES.items() if s.new_stream_state is not None
 }
 
 
-def content_tracer(telemetry: Telemetry) -> Tracer:
+def content_recorder(telemetry: Telemetry) -> CallRecorder:
     handler = TelemetryHandler(
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
         logger_provider=telemetry.logger_provider,
     )
-    handler._content_capturing_mode = ContentCapturingMode.SPAN_ONLY
-    handler._capture_content = True
-    return Tracer(
+    set_content_capturing_mode(handler, ContentCapturingMode.SPAN_ONLY)
+    return CallRecorder(
         handler,
         Options(capture_mode=ContentCapturingMode.SPAN_ONLY),
-        Hooks(max_content_length=LIMIT),
+        Hooks(),
+        ContentPolicy(max_content_length=LIMIT),
     )
 
 
@@ -1028,14 +1030,12 @@ def test_odd_responses_end_the_span_once(
     telemetry: Telemetry, ends: EndCounter, records: Records, surface_name: str, response: Any
 ) -> None:
     surface = UNIQUE_SURFACES[surface_name]
-    tracer = content_tracer(telemetry)
+    tracer = content_recorder(telemetry)
     telemetry.spans.clear()
     ends.clear()
     records.clear()
     invocation = tracer.start(surface, REQUEST)
-    returned = tracer.finish(
-        surface, invocation, response, invocation.context, is_async=False, streamed=False
-    )
+    returned = tracer.finish(surface, invocation, response, invocation.context, streamed=False)
     assert returned is response
     assert list(ends.ends.values()) == [1]
     check_spans(telemetry.finished())
@@ -1071,7 +1071,7 @@ def test_odd_stream_chunks_end_the_span_once(
     """Chunks pass through untouched and the span ends once, read to the end or dropped."""
     chunks, read, is_async = case.chunks, case.read, case.is_async
     surface = STREAMING_SURFACES[case.surface_name]
-    tracer = content_tracer(telemetry)
+    tracer = content_recorder(telemetry)
     telemetry.spans.clear()
     ends.clear()
     records.clear()
@@ -1090,7 +1090,6 @@ def test_odd_stream_chunks_end_the_span_once(
         invocation,
         async_source() if is_async else source(),
         invocation.context,
-        is_async=is_async,
         streamed=True,
     )
     limit = len(chunks) if read is None else min(read, len(chunks))
@@ -1159,7 +1158,7 @@ def test_usage_fast_path_reads_what_the_general_reader_reads(
     usage: dict[str, Any], prompt_details: Any, completion_details: Any
 ) -> None:
     """The plain-dict fast path for usage gives exactly the general reader's counts."""
-    from litellm_otel._operations.common import usage_counts
+    from litellm_otel._operations.facts import usage_counts
 
     if prompt_details is not None:
         usage["prompt_tokens_details"] = prompt_details

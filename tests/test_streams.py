@@ -89,8 +89,8 @@ def test_chunks_identical_to_an_uninstrumented_run(
 
 
 def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
-    from litellm_otel._operations.chat import ChatStreamState
-    from litellm_otel._streams import SyncStream
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import proxy_stream
 
     chunks = [object(), object(), object()]
 
@@ -102,7 +102,9 @@ def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
             pass
 
     invocation = _invocation(traced)
-    proxy = SyncStream(Source(), invocation, ChatStreamState(False), invocation.context, finisher())
+    proxy = proxy_stream(
+        Source(), invocation, ChatStreamState(False), invocation.context, finisher()
+    )
     assert [c for c in proxy] == chunks  # the very same objects, in order
     assert len(traced.finished()) == 1
 
@@ -110,10 +112,11 @@ def test_chunk_objects_pass_through_untouched(traced: Telemetry) -> None:
 def finisher() -> Any:
     """The wrappers' span-ender, with default options and no hooks."""
     from litellm_otel._config import Options
+    from litellm_otel._content import ContentPolicy
     from litellm_otel._hooks import Hooks
-    from litellm_otel._wrappers import Tracer
+    from litellm_otel._recorder import CallRecorder
 
-    return Tracer(handler=None, options=Options(), hooks=Hooks())  # type: ignore[arg-type]
+    return CallRecorder(None, Options(), Hooks(), ContentPolicy())  # type: ignore[arg-type]
 
 
 def _invocation(telemetry: Telemetry) -> Any:
@@ -473,7 +476,7 @@ def test_mock_response_stream(traced: Telemetry) -> None:
 def test_a_bug_in_chunk_handling_never_reaches_the_loop(
     traced: Telemetry, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from litellm_otel._operations.chat import ChatStreamState
+    from litellm_otel._operations.chat_stream import ChatStreamState
 
     def broken(self: Any, chunk: Any, invocation: Any) -> None:
         raise RuntimeError("chunk bug")
@@ -498,8 +501,8 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
 
     from litellm.types.utils import ModelResponseStream
 
-    from litellm_otel._operations.chat import ChatStreamState
-    from litellm_otel._streams import SyncStream
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import proxy_stream
 
     chunks = [
         ModelResponseStream(
@@ -531,7 +534,7 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
     try:
         invocation = _invocation(traced)
         state = ChatStreamState(capture_content=False)
-        stream = SyncStream(Source(100_000), invocation, state, invocation.context, finisher())
+        stream = proxy_stream(Source(100_000), invocation, state, invocation.context, finisher())
         iterator = iter(stream)
         for _ in range(1_000):
             next(iterator)

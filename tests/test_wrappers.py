@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from typing import Any
 
@@ -117,16 +118,19 @@ def test_suppress_instrumentation_gives_no_span(traced: Telemetry) -> None:
 def test_a_failing_attribute_extractor_does_not_break_the_call(
     instrument: Any, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    import dataclasses
 
     from litellm_otel import _operations
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("extractor bug")
 
-    surface, is_async = _operations.SURFACES["completion"]
-    broken_surface = dataclasses.replace(surface, apply_request=broken, apply_response=broken)
-    monkeypatch.setitem(_operations.SURFACES, "completion", (broken_surface, is_async))
+    entry = _operations.ENTRY_POINTS["completion"]
+    broken_surface = dataclasses.replace(entry.surface, apply_request=broken, apply_response=broken)
+    monkeypatch.setitem(
+        _operations.ENTRY_POINTS,  # type: ignore[arg-type]
+        "completion",
+        dataclasses.replace(entry, surface=broken_surface),
+    )
     traced = instrument()
     with caplog.at_level("WARNING", logger="litellm_otel"):
         first = litellm.completion(model=MODEL, messages=user_messages(), **call_args)

@@ -28,10 +28,11 @@ from typing import Any, Final
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from litellm_otel import _attributes as attrs
+from litellm_otel._access import number
 from litellm_otel._failsafe import report_failure
-from litellm_otel._operations import SURFACES, Surface
-from litellm_otel._operations.common import number
-from litellm_otel._wrappers import IN_TRACED_CALL, Invocation, Tracer
+from litellm_otel._operations import ENTRY_POINTS, Surface
+from litellm_otel._recorder import CallRecorder, Invocation
+from litellm_otel._wrappers import IN_TRACED_CALL
 
 # Calls whose success or failure LiteLLM never reports (a stream dropped unread) must not
 # pin memory: past this many open calls the oldest is ended as closed early.
@@ -54,8 +55,8 @@ _REQUEST_KEYS: Final = (
 )
 
 
-def make_callback(tracer: Tracer) -> Any:
-    """A ``litellm.integrations.custom_logger.CustomLogger`` bound to ``tracer``."""
+def make_callback(recorder: CallRecorder) -> Any:
+    """A ``litellm.integrations.custom_logger.CustomLogger`` bound to ``recorder``."""
     from litellm.integrations.custom_logger import CustomLogger
 
     class EarlyBoundCallTracer(CustomLogger):  # type: ignore[misc]
@@ -79,14 +80,14 @@ def make_callback(tracer: Tracer) -> Any:
         def _start(self, kwargs: Mapping[str, Any]) -> None:
             call_id = kwargs.get("litellm_call_id")
             call_type = str(kwargs.get("call_type") or "completion")
-            entry = SURFACES.get(call_type)
+            entry = ENTRY_POINTS.get(call_type)
             if not isinstance(call_id, str) or entry is None:
                 return
             with self._lock:
                 if call_id in self._open:  # LiteLLM retrying the same call
                     return
-            surface = entry[0]
-            invocation = tracer.start(surface, _request_params(kwargs))
+            surface = entry.surface
+            invocation = recorder.start(surface, _request_params(kwargs))
             evicted = None
             with self._lock:
                 self._open[call_id] = (surface, invocation)
@@ -94,7 +95,7 @@ def make_callback(tracer: Tracer) -> Any:
                     evicted = self._open.popitem(last=False)[1][1]
             if evicted is not None:
                 evicted.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
-                tracer.stop(evicted)
+                recorder.stop(evicted)
 
         def _take(self, kwargs: Any) -> tuple[Surface, Invocation] | None:
             call_id = kwargs.get("litellm_call_id") if isinstance(kwargs, Mapping) else None
@@ -107,13 +108,13 @@ def make_callback(tracer: Tracer) -> Any:
                 return
             surface, invocation = entry
             try:
-                surface.apply_response(invocation, response, tracer.capture_content(invocation))
+                surface.apply_response(invocation, response, recorder.capture_content(invocation))
                 cost = number(kwargs.get("response_cost"))
                 if cost is not None:
                     invocation.attributes[attrs.LITELLM_RESPONSE_COST] = cost
             except Exception:
                 report_failure("reading an early-bound call's response")
-            tracer.stop(invocation)
+            recorder.stop(invocation)
 
         def _failure(self, kwargs: Any) -> None:
             entry = self._take(kwargs)
@@ -122,7 +123,7 @@ def make_callback(tracer: Tracer) -> Any:
             exception = kwargs.get("exception")
             if not isinstance(exception, BaseException):
                 exception = RuntimeError(str(kwargs.get("error_str") or "LiteLLM call failed"))
-            tracer.fail(entry[1], exception)
+            recorder.fail(entry[1], exception)
 
         def log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any

@@ -27,6 +27,8 @@ from opentelemetry.util.genai.types import (
     UriPart,
 )
 
+from litellm_otel._access import field
+
 # OpenAI finish reasons → the values the output-messages schema allows.
 FINISH_REASONS: Final[dict[str, str]] = {
     "stop": "stop",
@@ -37,46 +39,6 @@ FINISH_REASONS: Final[dict[str, str]] = {
     "function_call": "tool_call",
     "error": "error",
 }
-
-
-_NOT_PYDANTIC: Final = object()
-# Model class → name → whether the class itself has the name (a property, say). Nested, so
-# a miss (``usage`` on every stream chunk) allocates no key.
-_CLASS_HAS: dict[type, dict[str, bool]] = {}
-
-
-def field(obj: Any, name: str, default: Any = None) -> Any:
-    """Read ``name`` from a mapping or an object alike (plain dicts first: the common case).
-
-    LiteLLM's responses, choices, usage and chunks are pydantic models, and pydantic answers
-    every name it does not keep in the instance ``__dict__`` (extras such as a response's
-    ``usage``, private attributes such as ``_hidden_params``, and any missing name) from its
-    ``__getattr__`` — for a missing name by raising and catching an exception, several µs
-    each. So a model's storage is read directly; ``getattr`` remains for properties.
-    """
-    if type(obj) is dict:
-        return obj.get(name, default)
-    extra = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
-    if extra is not _NOT_PYDANTIC:
-        values = obj.__dict__
-        if name in values:
-            return values[name]
-        if extra and name in extra:
-            return extra[name]
-        private = getattr(obj, "__pydantic_private__", None)
-        if private and name in private:
-            return private[name]
-        cls = type(obj)
-        names = _CLASS_HAS.get(cls)
-        if names is None:
-            names = _CLASS_HAS[cls] = {}
-        on_class = names.get(name)
-        if on_class is None:  # once per model class and name; both sets are small
-            on_class = names[name] = hasattr(cls, name)
-        return getattr(obj, name, default) if on_class else default
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 def parse_arguments(arguments: Any) -> Any:

@@ -6,7 +6,9 @@ attempt. Our wrappers around those calls make the child spans; this module adds 
 (kind INTERNAL, ``router {operation} {model group}``) and keeps score: the wrappers report
 each attempt's start and end here through a context variable, so the parent knows how many
 attempts, retries and fallbacks there were, which deployment answered, and adds a span
-event for every retry and fallback with the error that caused it.
+event for every retry and fallback with the error that caused it. The call recorder reports
+every call's start and end to :class:`RouterInstrumentation` (its attempt observer, wired by
+``instrument()``), which keeps the score of the Router call current in that context.
 
 util-genai has no notion of a router, so the parent span is written with our own tracer.
 The parent carries only ``litellm.router.*`` attributes (no ``gen_ai.usage.*``): the
@@ -27,19 +29,23 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from litellm_otel._access import field
+from litellm_otel._attributes import (
+    ROUTER_ATTEMPTS,
+    ROUTER_DEPLOYMENT_MODEL,
+    ROUTER_DEPLOYMENT_PROVIDER,
+    ROUTER_FALLBACK_EVENT,
+    ROUTER_FALLBACKS,
+    ROUTER_FINAL_MODEL_GROUP,
+    ROUTER_FROM_MODEL_GROUP,
+    ROUTER_MODEL_GROUP,
+    ROUTER_OPERATION,
+    ROUTER_RETRIES,
+    ROUTER_RETRY_EVENT,
+    ROUTER_TO_MODEL_GROUP,
+)
 from litellm_otel._failsafe import report_failure
-from litellm_otel._messages import field
-
-ROUTER_MODEL_GROUP: Final = "litellm.router.model_group"
-ROUTER_OPERATION: Final = "litellm.router.operation"
-ROUTER_ATTEMPTS: Final = "litellm.router.attempts"
-ROUTER_RETRIES: Final = "litellm.router.retries"
-ROUTER_FALLBACKS: Final = "litellm.router.fallbacks"
-ROUTER_FINAL_MODEL_GROUP: Final = "litellm.router.final_model_group"
-ROUTER_DEPLOYMENT_MODEL: Final = "litellm.router.deployment.model"
-ROUTER_DEPLOYMENT_PROVIDER: Final = "litellm.router.deployment.provider"
-RETRY_EVENT: Final = "litellm.router.retry"
-FALLBACK_EVENT: Final = "litellm.router.fallback"
+from litellm_otel._operations import ENTRY_POINTS
 
 
 class _Attempt:
@@ -74,11 +80,13 @@ class RouterCall:
                 ROUTER_DEPLOYMENT_MODEL: str(previous.model),
             }
             if fallback:
-                event_attributes["litellm.router.from_model_group"] = str(previous.model_group)
-                event_attributes["litellm.router.to_model_group"] = str(group)
+                event_attributes[ROUTER_FROM_MODEL_GROUP] = str(previous.model_group)
+                event_attributes[ROUTER_TO_MODEL_GROUP] = str(group)
             else:
                 event_attributes[ROUTER_MODEL_GROUP] = str(group)
-            self.span.add_event(FALLBACK_EVENT if fallback else RETRY_EVENT, event_attributes)
+            self.span.add_event(
+                ROUTER_FALLBACK_EVENT if fallback else ROUTER_RETRY_EVENT, event_attributes
+            )
         self.attempts.append(
             _Attempt(invocation, group, target.request_model, target.provider_name)
         )
@@ -119,9 +127,6 @@ class RouterCall:
             span.end()
 
 
-_CURRENT: ContextVar[RouterCall | None] = ContextVar("litellm_otel_router_call", default=None)
-
-
 def _attempt_model_group(params: Mapping[str, Any]) -> str | None:
     """The model group the Router stamped on an attempt's metadata."""
     for key in ("metadata", "litellm_metadata"):
@@ -131,38 +136,21 @@ def _attempt_model_group(params: Mapping[str, Any]) -> str | None:
     return None
 
 
-def attempt_started(invocation: Any, params: Mapping[str, Any], target: Any) -> None:
-    call = _CURRENT.get()
-    if call is not None:
-        try:
-            call.started(invocation, params, target)
-        except Exception:
-            report_failure("recording a router attempt")
-
-
-def attempt_finished(invocation: Any, error: BaseException | None) -> None:
-    call = _CURRENT.get()
-    if call is not None:
-        call.finished(invocation, error)
-
-
-# Router method → gen_ai operation of its attempts.
-ROUTER_METHODS: Final[dict[str, tuple[str, bool]]] = {
-    "completion": ("chat", False),
-    "acompletion": ("chat", True),
-    "embedding": ("embeddings", False),
-    "aembedding": ("embeddings", True),
-    "text_completion": ("text_completion", False),
-    "atext_completion": ("text_completion", True),
-    "responses": ("chat", False),
-    "aresponses": ("chat", True),
+#: ``Router`` method → (gen_ai operation of its attempts, is the method async).
+ROUTER_METHODS: Final[Mapping[str, tuple[str, bool]]] = {
+    name: (entry.surface.operation_name, entry.is_async)
+    for name, entry in ENTRY_POINTS.items()
+    if entry.on_router
 }
+
+CurrentCall = ContextVar[RouterCall | None]
 
 
 def make_router_wrapper(
     tracer: trace.Tracer,
     operation: str,
     is_async: bool,
+    current: CurrentCall,
     is_enabled: Callable[[], bool] = lambda: True,
 ) -> Callable[..., Any]:
     """A ``wrapt`` wrapper for one ``Router`` method, bound or not, created before or after."""
@@ -180,16 +168,16 @@ def make_router_wrapper(
         )
         call = RouterCall(span, group)
         token = attach(trace.set_span_in_context(span))
-        return call, token, _CURRENT.set(call)
+        return call, token, current.set(call)
 
     def end(started: tuple[RouterCall, Any, Any], error: BaseException | None) -> None:
-        call, token, current = started
-        _CURRENT.reset(current)
+        call, token, reset = started
+        current.reset(reset)
         detach(token)
         call.end(error)
 
     def start_or_none(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        if _CURRENT.get() is not None or not is_instrumentation_enabled() or not is_enabled():
+        if current.get() is not None or not is_instrumentation_enabled() or not is_enabled():
             return None
         try:
             return begin(args, kwargs)
@@ -231,12 +219,13 @@ def make_router_wrapper(
 
 
 class RouterInstrumentation:
-    """Wraps the Router methods: on the class where LiteLLM defines them there, and on each
-    new instance for the ones ``Router.__init__`` assigns per instance (``responses`` and
-    ``aresponses`` in recent releases), which no class-level wrapper can reach.
+    """Wraps the Router methods and observes the attempts the call recorder reports.
 
-    Per-instance wrappers outlive ``uninstrument()`` on the instances that have them; they
-    check :attr:`enabled` and pass calls straight through once it is false.
+    Methods are wrapped on the class where LiteLLM defines them there, and on each new instance
+    for the ones ``Router.__init__`` assigns per instance (``responses`` and ``aresponses`` in
+    recent releases), which no class-level wrapper can reach. Per-instance wrappers outlive
+    ``uninstrument()`` on the instances that have them; they check :attr:`enabled` and pass
+    calls straight through once it is false.
     """
 
     def __init__(self, tracer: trace.Tracer) -> None:
@@ -244,12 +233,35 @@ class RouterInstrumentation:
         self.enabled = True
         self.on_class: list[str] = []
         self.per_instance: list[tuple[str, str, bool]] = []
+        # The Router call in progress in this thread or task, if any.
+        self.current: CurrentCall = ContextVar("litellm_otel_router_call", default=None)
+
+    # -- the attempt observer (called by the call recorder for every call) ------------------
+
+    def attempt_started(self, invocation: Any, params: Mapping[str, Any], target: Any) -> None:
+        call = self.current.get()
+        if call is not None:
+            call.started(invocation, params, target)
+
+    def attempt_finished(self, invocation: Any, error: BaseException | None) -> None:
+        call = self.current.get()
+        if call is not None:
+            call.finished(invocation, error)
+
+    # -- wrapping ----------------------------------------------------------------------------
+
+    def _wrapper(self, operation: str, is_async: bool, per_instance: bool) -> Callable[..., Any]:
+        if per_instance:
+            return make_router_wrapper(
+                self.tracer, operation, is_async, self.current, self._is_enabled
+            )
+        return make_router_wrapper(self.tracer, operation, is_async, self.current)
 
     def install(self, router_class: type) -> None:
         for name, (operation, is_async) in ROUTER_METHODS.items():
             if callable(inspect.getattr_static(router_class, name, None)):
                 wrapt.wrap_function_wrapper(
-                    router_class, name, make_router_wrapper(self.tracer, operation, is_async)
+                    router_class, name, self._wrapper(operation, is_async, per_instance=False)
                 )
                 self.on_class.append(name)
             else:
@@ -268,9 +280,7 @@ class RouterInstrumentation:
                 for name, operation, is_async in self.per_instance:
                     method = namespace.get(name)
                     if callable(method) and not isinstance(method, wrapt.ObjectProxy):
-                        wrapper = make_router_wrapper(
-                            self.tracer, operation, is_async, self._is_enabled
-                        )
+                        wrapper = self._wrapper(operation, is_async, per_instance=True)
                         namespace[name] = wrapt.FunctionWrapper(method, wrapper)
             except Exception:
                 report_failure("wrapping a Router's per-instance methods")

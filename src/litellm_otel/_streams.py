@@ -1,110 +1,67 @@
-"""Sync and async proxies for LiteLLM streams.
+"""Proxies for LiteLLM's streams that end the call's span exactly once.
 
-Built on util-genai's ``SyncStreamWrapper`` / ``AsyncStreamWrapper`` (``wrapt`` proxies, so
-``isinstance(stream, litellm.CustomStreamWrapper)`` stays true and every attribute of the
-original is reachable). They add what LiteLLM streams need:
+A stream is handed back to the caller before its span can end, so the proxy ends it: at
+exhaustion, on an error while reading, on ``close()`` / ``aclose()`` / leaving a ``with`` or
+``async with`` block, on cancellation, or when the last reference to it goes. A stream the
+caller stopped reading early is marked ``litellm.stream.closed_early`` and keeps status UNSET
+(it neither failed nor provably succeeded), with what arrived so far.
 
-* the span ends exactly once: at exhaustion, on an error while reading, on ``close()`` /
-  ``aclose()`` / leaving a ``with`` block, or when the proxy is garbage-collected;
-* a stream the caller stopped reading early is marked ``litellm.stream.closed_early`` and
-  keeps status UNSET (it neither failed nor provably succeeded), with what arrived so far;
-* what a chunk says is read by a per-surface :class:`StreamState` (chat, text completion,
-  Responses events), which keeps fragments only when content capture is on.
+The proxy mirrors the protocol of what it wraps, no more and no less: LiteLLM's
+``CustomStreamWrapper`` supports ``for`` and ``async for``, ``close`` and ``aclose`` and both
+kinds of ``with``, while its Responses streams support one direction each, and LiteLLM's own
+code checks which one it got (``hasattr(stream, "__aiter__")``). So a proxy class is built per
+wrapped type with exactly that type's iteration, context-manager and close methods. util-genai's
+stream wrappers are not used for this reason: each fixes one protocol. ``isinstance`` and every
+other attribute reach the wrapped stream (``wrapt``); chunks pass through as the same objects.
 
-Exceptions in our chunk handling are contained; the chunk always reaches the caller.
+What one stream's chunks said, and the end-exactly-once rule, live in a :class:`StreamSession`
+the proxy holds. A copy of the proxy shares it; when no proxy holds it any more, its ``__del__``
+ends a span nobody ended.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any, Protocol
+import copy
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
+import wrapt
 from opentelemetry.context import Context, attach, detach
-from opentelemetry.util.genai.invocation import InferenceInvocation
-from opentelemetry.util.genai.stream import (
-    AbandonedStreamError,
-    AsyncStreamWrapper,
-    SyncStreamWrapper,
-)
 
 from litellm_otel import _attributes as attrs
 from litellm_otel._failsafe import report_failure
 
-_logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from litellm_otel._operations import StreamState
+    from litellm_otel._recorder import CallRecorder, Invocation
 
 
-class Finisher(Protocol):
-    """Ends a call's span (the wrappers' ``Tracer``: hooks, router bookkeeping, errors)."""
+class StreamSession:
+    """One streamed call: what its chunks said, and ending its span exactly once."""
 
-    def stop(self, invocation: Any, response: Any = None) -> None: ...
+    __slots__ = ("closed_early", "context", "finished", "invocation", "recorder", "state")
 
-    def fail(self, invocation: Any, exception: BaseException) -> None: ...
-
-
-class StreamState(Protocol):
-    """Reads chunks of one kind of stream and records what they said on the invocation."""
-
-    def process(self, chunk: Any, invocation: Any) -> None: ...
-
-    def apply(self, invocation: Any) -> None: ...
-
-
-class _StreamFinisher:
-    """Shared finalization of both proxies: record what arrived, then end the span once."""
-
-    _self_invocation: InferenceInvocation
-    _self_state: StreamState
-    _self_finisher: Finisher
-    _self_context: Context
-    _self_closed_early: bool
-    _self_aiter: Any
-
-    def _bind(
+    def __init__(
         self,
-        invocation: InferenceInvocation,
+        invocation: Invocation,
         state: StreamState,
         context: Context,
-        finisher: Finisher,
+        recorder: CallRecorder,
     ) -> None:
-        # ``_self_`` names stay on the proxy; wrapt forwards any other attribute to the stream.
-        self._self_invocation = invocation
-        self._self_state = state
-        self._self_context = context
-        self._self_finisher = finisher
-        self._self_closed_early = False
+        self.invocation = invocation
+        self.state = state
+        self.context = context
+        self.recorder = recorder
+        self.finished = False
+        self.closed_early = False
 
-    def _execution_context(self) -> _Activation:
-        return _Activation(self._self_context)
-
-    async def __anext__(self) -> Any:
-        # Attached and detached within this one coroutine step, so always in the same task.
-        token = attach(self._self_context)
-        try:
-            chunk = await anext(self._self_aiter)
-        except StopAsyncIteration:
-            detach(token)
-            self._finalize_success()
-            raise
-        except asyncio.CancelledError:
-            # The reader was cancelled (a LiteLLM Proxy client disconnected, a timeout): it
-            # stopped reading; the call itself did not fail.
-            detach(token)
-            self._close_early()
-            raise
-        except BaseException as error:
-            detach(token)
-            self._finalize_failure(error)
-            raise
-        detach(token)
-        self._handle_chunk(chunk)
-        return chunk
-
-    def _handle_chunk(self, chunk: Any) -> None:
+    def chunk(self, chunk: Any) -> None:
         """Read what the chunk says, then record its timing; failures of either are contained."""
-        invocation = self._self_invocation
+        invocation = self.invocation
         try:
-            self._self_state.process(chunk, invocation)
+            self.state.process(chunk, invocation)
         except Exception:
             report_failure("reading a stream chunk")
         try:
@@ -113,137 +70,206 @@ class _StreamFinisher:
         except Exception:
             report_failure("recording a stream chunk")
 
-    def _on_stream_end(self) -> None:
-        invocation = self._self_invocation
+    def succeed(self, stream: Any) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        invocation = self.invocation
         try:
-            self._self_state.apply(invocation)
-            if self._self_closed_early:
+            self.state.apply(invocation)
+            if self.closed_early:
                 invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
         except Exception:
             report_failure("finishing a stream")
-        self._self_finisher.stop(invocation, self)
+        self.recorder.stop(invocation, stream)
 
-    def _on_stream_error(self, error: BaseException) -> None:
-        if isinstance(error, AbandonedStreamError):
-            # Dropped unread (break + del, or garbage collection): an early close, not a failure.
-            self._self_closed_early = True
-            self._on_stream_end()
+    def fail(self, error: BaseException) -> None:
+        if self.finished:
             return
-        invocation = self._self_invocation
+        self.finished = True
         try:
-            self._self_state.apply(invocation)
+            self.state.apply(self.invocation)
         except Exception:
             report_failure("finishing a failed stream")
-        self._self_finisher.fail(invocation, error)
+        self.recorder.fail(self.invocation, error)
 
-    def _close_early(self) -> None:
-        """The caller closed the stream; if it was not finished yet, say so."""
-        if not self._self_finalized:  # type: ignore[attr-defined]
-            self._self_closed_early = True
-            self._finalize_success()  # type: ignore[attr-defined]
-
-
-class _Activation:
-    """Makes a context current for one block (close, finalization); the hot read path inlines it."""
-
-    __slots__ = ("_context", "_token")
-
-    def __init__(self, context: Context) -> None:
-        self._context = context
-        self._token: object = None
-
-    def __enter__(self) -> None:
-        self._token = attach(self._context)
-
-    def __exit__(self, *exc_info: object) -> None:
-        detach(self._token)  # type: ignore[arg-type]
-
-
-class SyncStream(_StreamFinisher, SyncStreamWrapper[Any]):
-    """Proxy for a stream returned by a sync call (``completion(stream=True)``)."""
-
-    def __init__(
-        self,
-        stream: Any,
-        invocation: InferenceInvocation,
-        state: StreamState,
-        context: Context,
-        finisher: Finisher,
-    ):
-        super().__init__(stream, invocation)
-        self._bind(invocation, state, context, finisher)
-
-    def __next__(self) -> Any:
-        # util-genai's reader, inlined: our span is current only while LiteLLM produces
-        # the chunk, and no context manager object is allocated per chunk.
-        token = attach(self._self_context)
-        try:
-            chunk = next(self._self_iterator)
-        except StopIteration:
-            detach(token)
-            self._finalize_success()
-            raise
-        except BaseException as error:
-            detach(token)
-            self._finalize_failure(error)
-            raise
-        detach(token)
-        self._handle_chunk(chunk)
-        return chunk
-
-    def __aiter__(self) -> Any:
-        # LiteLLM's stream from a sync ``completion(stream=True)`` also supports ``async for``.
-        self._self_aiter = aiter(self.__wrapped__)
-        return self
-
-    def close(self) -> None:
-        # LiteLLM's CustomStreamWrapper has no close(); ending the span must not depend on it.
-        with self._execution_context():
-            self._close_early()
-        close = getattr(self.__wrapped__, "close", None)
-        if callable(close):
-            close()
+    def close_early(self, stream: Any) -> None:
+        """The caller stopped reading; if the stream had not ended yet, say so."""
+        if self.finished:
             return
-        _release_http_stream(self.__wrapped__)
+        self.closed_early = True
+        token = attach(self.context)
+        try:
+            self.succeed(stream)
+        finally:
+            detach(token)
 
-    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
-        # An exception in the caller's own ``with`` body is not a failure of the LLM call.
-        self.close()
-        return False
-
-
-class AsyncStream(_StreamFinisher, AsyncStreamWrapper[Any]):
-    """Proxy for a stream returned by an async call (``acompletion(stream=True)``)."""
-
-    def __init__(
-        self,
-        stream: Any,
-        invocation: InferenceInvocation,
-        state: StreamState,
-        context: Context,
-        finisher: Finisher,
-    ):
-        super().__init__(stream, invocation)
-        self._bind(invocation, state, context, finisher)
-
-    async def _close(self) -> None:
-        with self._execution_context():
-            self._close_early()
-        await self._close_stream()
-
-    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
-        await self._close()
-        return False
+    def __del__(self) -> None:
+        # Dropped unfinished (``break`` and the last reference gone, or garbage collection).
+        # May run during interpreter shutdown: nothing here may assume module state.
+        if getattr(self, "finished", True):
+            return
+        try:  # noqa: SIM105 (contextlib may already be gone at interpreter shutdown)
+            self.close_early(None)
+        except BaseException:
+            pass
 
 
-def _release_http_stream(stream: Any) -> None:
-    """Close the provider's HTTP stream behind a LiteLLM stream, if it can be closed."""
+class _StreamProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+    """What every stream proxy shares; the protocol methods are added per wrapped type."""
+
+    _self_session: StreamSession
+
+    def __init__(self, wrapped: Any, session: StreamSession) -> None:
+        super().__init__(wrapped)
+        self._self_session = session
+
+    # A copy reads the same provider stream, so it shares the session: whichever copy reads a
+    # chunk records it, and the span still ends once. Deep copies and pickles are the wrapped
+    # stream's business (and fail the way it fails).
+    def __copy__(self) -> Any:
+        return proxy_for(copy.copy(self.__wrapped__), self._self_session)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return copy.deepcopy(self.__wrapped__, memo)
+
+    def __reduce__(self) -> Any:
+        return self.__wrapped__.__reduce__()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return self.__wrapped__.__reduce_ex__(protocol)
+
+
+def _iter(self: _StreamProxy) -> Any:
+    iterator = iter(self.__wrapped__)
+    return self if iterator is self.__wrapped__ else proxy_for(iterator, self._self_session)
+
+
+def _next(self: _StreamProxy) -> Any:
+    session = self._self_session
+    token = attach(session.context)  # our span is current only while LiteLLM makes the chunk
     try:
-        inner = getattr(stream, "completion_stream", None)
-        close = getattr(inner, "close", None)
-        if callable(close):
-            result = close()
-            if hasattr(result, "close"):  # an un-awaited coroutine from an async close
-                result.close()
-    except Exception:
-        _logger.debug("litellm-otel: could not close the underlying stream", exc_info=True)
+        chunk = next(self.__wrapped__)
+    except StopIteration:
+        detach(token)
+        session.succeed(self)
+        raise
+    except BaseException as error:
+        detach(token)
+        session.fail(error)
+        raise
+    detach(token)
+    session.chunk(chunk)
+    return chunk
+
+
+def _aiter(self: _StreamProxy) -> Any:
+    iterator = aiter(self.__wrapped__)
+    return self if iterator is self.__wrapped__ else proxy_for(iterator, self._self_session)
+
+
+async def _anext(self: _StreamProxy) -> Any:
+    session = self._self_session
+    # Attached and detached within this one coroutine step, so always in the same task.
+    token = attach(session.context)
+    try:
+        chunk = await anext(self.__wrapped__)
+    except StopAsyncIteration:
+        detach(token)
+        session.succeed(self)
+        raise
+    except asyncio.CancelledError:
+        # The reader was cancelled (a LiteLLM Proxy client disconnected, a timeout): it
+        # stopped reading; the call itself did not fail.
+        detach(token)
+        session.close_early(self)
+        raise
+    except BaseException as error:
+        detach(token)
+        session.fail(error)
+        raise
+    detach(token)
+    session.chunk(chunk)
+    return chunk
+
+
+def _enter(self: _StreamProxy) -> Any:
+    entered = self.__wrapped__.__enter__()
+    return self if entered is self.__wrapped__ else entered
+
+
+def _exit(self: _StreamProxy, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+    # An exception in the caller's own ``with`` body is not a failure of the LLM call.
+    self._self_session.close_early(self)
+    return self.__wrapped__.__exit__(exc_type, exc_value, traceback)
+
+
+async def _aenter(self: _StreamProxy) -> Any:
+    entered = await self.__wrapped__.__aenter__()
+    return self if entered is self.__wrapped__ else entered
+
+
+async def _aexit(self: _StreamProxy, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+    self._self_session.close_early(self)
+    return await self.__wrapped__.__aexit__(exc_type, exc_value, traceback)
+
+
+def _close(self: _StreamProxy, *args: Any, **kwargs: Any) -> Any:
+    self._self_session.close_early(self)
+    return self.__wrapped__.close(*args, **kwargs)
+
+
+async def _aclose(self: _StreamProxy, *args: Any, **kwargs: Any) -> Any:
+    self._self_session.close_early(self)
+    return await self.__wrapped__.aclose(*args, **kwargs)
+
+
+# Protocol method → (the names the wrapped type must have for the proxy to offer it, ours).
+_PROTOCOL: Final[tuple[tuple[str, tuple[str, ...], Callable[..., Any]], ...]] = (
+    ("__iter__", ("__iter__",), _iter),
+    ("__next__", ("__next__",), _next),
+    ("__aiter__", ("__aiter__",), _aiter),
+    ("__anext__", ("__anext__",), _anext),
+    ("__enter__", ("__enter__", "__exit__"), _enter),
+    ("__exit__", ("__enter__", "__exit__"), _exit),
+    ("__aenter__", ("__aenter__", "__aexit__"), _aenter),
+    ("__aexit__", ("__aenter__", "__aexit__"), _aexit),
+    ("close", ("close",), _close),
+    ("aclose", ("aclose",), _aclose),
+)
+# ``wrapt`` proxies define these themselves (forwarding, and handing out the unwrapped object
+# from ``__enter__``); ``None`` makes them unsupported, as on the wrapped type.
+_ALWAYS_ON_PROXY: Final = frozenset({"__enter__", "__exit__", "__aenter__", "__aexit__"})
+
+_CLASSES: dict[type, type[_StreamProxy]] = {}
+_CLASSES_LOCK = threading.Lock()
+
+
+def _proxy_class(wrapped_type: type) -> type[_StreamProxy]:
+    cls = _CLASSES.get(wrapped_type)
+    if cls is not None:
+        return cls
+    namespace: dict[str, Any] = {"__slots__": ()}
+    for name, needs, method in _PROTOCOL:
+        if all(callable(getattr(wrapped_type, need, None)) for need in needs):
+            namespace[name] = method
+        elif name in _ALWAYS_ON_PROXY:
+            namespace[name] = None
+    cls = type(f"StreamProxy[{wrapped_type.__qualname__}]", (_StreamProxy,), namespace)
+    with _CLASSES_LOCK:
+        return _CLASSES.setdefault(wrapped_type, cls)
+
+
+def proxy_for(stream: Any, session: StreamSession) -> Any:
+    return _proxy_class(type(stream))(stream, session)
+
+
+def proxy_stream(
+    stream: Any,
+    invocation: Invocation,
+    state: StreamState,
+    context: Context,
+    recorder: CallRecorder,
+) -> Any:
+    """The stream to hand the caller in place of ``stream``; its span ends with it."""
+    return proxy_for(stream, StreamSession(invocation, state, context, recorder))

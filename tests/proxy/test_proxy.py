@@ -22,7 +22,9 @@ import pytest
 from fastapi import HTTPException
 from litellm.proxy._types import ProxyException
 
-from litellm_otel import proxy as integration
+from litellm_otel.proxy import integration
+from litellm_otel.proxy.identity import request_attributes
+from litellm_otel.proxy.refusals import ProxyCallback, is_refusal, rejection_reason
 from tests.conftest import Telemetry
 from tests.otlp_receiver import SpanRecord
 from tests.proxy.conftest import SCOPE, Proxy
@@ -67,7 +69,7 @@ def proxied_call_params() -> dict[str, Any]:
 
 def test_request_attributes_read_only_the_allow_list() -> None:
     params = proxied_call_params()
-    attributes = integration.request_attributes(params)
+    attributes = request_attributes(params)
     assert attributes == {
         "litellm.proxy.key_alias": "team-a-key",
         "litellm.proxy.team_id": "team-a",
@@ -80,15 +82,15 @@ def test_request_attributes_read_only_the_allow_list() -> None:
 
 
 def test_calls_outside_the_proxy_get_nothing() -> None:
-    assert integration.request_attributes({"model": "gpt-4o-mini"}) == {}
+    assert request_attributes({"model": "gpt-4o-mini"}) == {}
     # ``metadata`` of a plain SDK call, even with look-alike keys: not the proxy's
-    assert integration.request_attributes({"metadata": {"user_api_key_alias": "x"}}) == {}
+    assert request_attributes({"metadata": {"user_api_key_alias": "x"}}) == {}
 
 
 def test_client_controlled_values_are_capped() -> None:
     params = proxied_call_params()
     params["metadata"]["user_api_key_end_user_id"] = "u" * 10_000
-    attributes = integration.request_attributes(params)
+    attributes = request_attributes(params)
     assert len(attributes["litellm.proxy.end_user_id"]) == 256
 
 
@@ -106,19 +108,19 @@ def test_client_controlled_values_are_capped() -> None:
     ],
 )
 def test_refusals_and_their_reason(exception: Exception, reason: str) -> None:
-    assert integration.is_refusal(exception)
-    assert integration.rejection_reason(exception) == reason
+    assert is_refusal(exception)
+    assert rejection_reason(exception) == reason
 
 
 def test_provider_errors_are_not_refusals() -> None:
     """An upstream 429 is the provider's: its GenAI span already carries the error."""
     upstream = litellm.RateLimitError("slow down", llm_provider="openai", model="gpt-4o-mini")
-    assert not integration.is_refusal(upstream)
-    assert not integration.is_refusal(ValueError("bug"))
+    assert not is_refusal(upstream)
+    assert not is_refusal(ValueError("bug"))
 
 
 def test_refusal_span(telemetry: Telemetry) -> None:
-    callback = integration.ProxyCallback(telemetry.tracer_provider)
+    callback = ProxyCallback(telemetry.tracer_provider)
     request_data = {
         "model": "text-embedding-3-small",
         "litellm_call_id": "call-1",
@@ -146,12 +148,12 @@ def test_refusal_span(telemetry: Telemetry) -> None:
     }
 
 
-def test_attach_is_idempotent() -> None:
+def test_registering_the_refusal_callback_is_idempotent() -> None:
     fake_litellm = SimpleNamespace(callbacks=[])
-    integration.attach(fake_litellm)
-    integration.attach(fake_litellm)
+    integration.register(fake_litellm)
+    integration.register(fake_litellm)
     assert fake_litellm.callbacks == [integration.callback()]
-    integration.detach(fake_litellm)
+    integration.unregister(fake_litellm)
     assert fake_litellm.callbacks == []
 
 

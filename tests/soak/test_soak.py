@@ -261,9 +261,9 @@ def live_objects() -> tuple[collections.Counter[str], list[Any]]:
     from opentelemetry.sdk.trace import Span as SdkSpan
     from opentelemetry.util.genai.invocation import EmbeddingInvocation, InferenceInvocation
 
-    from litellm_otel._streams import AsyncStream, SyncStream
+    from litellm_otel._streams import StreamSession, _StreamProxy
 
-    ours = (SyncStream, AsyncStream, InferenceInvocation, EmbeddingInvocation)
+    ours = (_StreamProxy, StreamSession, InferenceInvocation, EmbeddingInvocation)
     deadline = time.monotonic() + 10
     while True:
         gc.collect()

@@ -2,20 +2,29 @@
 fields of a util-genai invocation. No span or context handling happens here, so each
 mapping is unit-testable with plain dicts and LiteLLM objects.
 
-:data:`SURFACES` names every LiteLLM function we wrap and how it maps; the wrappers,
-the early-bound callback path and the docs' entry-point table all read it.
+:data:`ENTRY_POINTS` names every LiteLLM function we wrap and how it maps; the instrumentor,
+the Router instrumentation, the early-bound callback path, the contract tests and the docs'
+entry-point table all read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Protocol
 
-from litellm_otel._operations import chat, embeddings, media, responses, retrieval
+from litellm_otel._operations import chat, chat_stream, embeddings, media, responses, scoring
 
 RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
 ResponseMapper = Callable[[Any, Any, bool], None]
+
+
+class StreamState(Protocol):
+    """Reads the chunks of one kind of stream and records what they said on the invocation."""
+
+    def process(self, chunk: Any, invocation: Any) -> None: ...
+
+    def apply(self, invocation: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -25,60 +34,145 @@ class Surface:
     operation_name: str  # gen_ai.operation.name
     apply_request: RequestMapper
     apply_response: ResponseMapper
+    #: The call arguments we read (the mapping, provider routing, the Router's metadata) that
+    #: LiteLLM names in its signature: a rename there would silently drop an attribute, so
+    #: tests/test_litellm_contract.py holds LiteLLM to them.
+    reads: tuple[str, ...]
+    #: The ones LiteLLM takes only through ``**kwargs``.
+    reads_via_kwargs: tuple[str, ...]
+    #: How LiteLLM names its leading positional parameters (``completion(model, messages)``).
+    positional: tuple[str, ...]
     embedding: bool = False  # an embedding invocation instead of an inference one
-    new_stream_state: Callable[[bool], Any] | None = None  # reader of streamed chunks
+    new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
 
 
 CHAT = Surface(
-    "chat", chat.apply_request, chat.apply_response, new_stream_state=chat.ChatStreamState
+    "chat",
+    chat.apply_request,
+    chat.apply_response,
+    reads=(
+        *("model", "messages", "temperature", "top_p", "n", "stream", "stream_options"),
+        *("stop", "max_tokens", "max_completion_tokens", "presence_penalty"),
+        *("frequency_penalty", "seed", "response_format", "tools", "reasoning_effort"),
+    ),
+    reads_via_kwargs=("top_k", "api_base", "base_url", "custom_llm_provider", "metadata"),
+    positional=("model", "messages"),
+    new_stream_state=chat_stream.ChatStreamState,
 )
 TEXT_COMPLETION = Surface(
     "text_completion",
     chat.apply_text_request,
     chat.apply_text_response,
-    new_stream_state=chat.ChatStreamState,
+    reads=(
+        *("model", "prompt", "temperature", "top_p", "n", "stream", "stop", "max_tokens"),
+        *("presence_penalty", "frequency_penalty"),
+    ),
+    reads_via_kwargs=("top_k", "seed", "max_completion_tokens", "base_url", "metadata"),
+    positional=("prompt", "model"),
+    new_stream_state=chat_stream.ChatStreamState,
 )
 RESPONSES = Surface(
     "chat",
     responses.apply_request,
     responses.apply_response,
+    reads=(
+        *("model", "input", "instructions", "max_output_tokens", "previous_response_id"),
+        *("reasoning", "stream", "temperature", "text", "tools", "top_p"),
+    ),
+    # The sampling reader is shared with chat; the Responses API names few of these itself.
+    reads_via_kwargs=(
+        *("top_k", "frequency_penalty", "presence_penalty", "seed", "max_tokens", "stop"),
+        *("max_completion_tokens", "n", "api_base", "base_url"),
+    ),
+    positional=("input", "model"),
     new_stream_state=responses.ResponsesStreamState,
 )
 EMBEDDINGS = Surface(
-    "embeddings", embeddings.apply_request, embeddings.apply_response, embedding=True
+    "embeddings",
+    embeddings.apply_request,
+    embeddings.apply_response,
+    reads=("model", "input", "dimensions", "encoding_format"),
+    reads_via_kwargs=("base_url", "metadata"),
+    positional=("model", "input"),
+    embedding=True,
 )
 IMAGE_GENERATION = Surface(
-    "image_generation", media.apply_image_request, media.apply_image_response
+    "image_generation",
+    media.apply_image_request,
+    media.apply_image_response,
+    reads=("model", "prompt", "n"),
+    reads_via_kwargs=("base_url", "metadata"),
+    positional=("prompt", "model"),
 )
 TRANSCRIPTION = Surface(
-    "transcription", media.apply_transcription_request, media.apply_transcription_response
+    "transcription",
+    media.apply_transcription_request,
+    media.apply_transcription_response,
+    reads=("model", "prompt", "temperature"),
+    reads_via_kwargs=("metadata",),
+    positional=("model", "file"),
 )
-SPEECH = Surface("speech", media.apply_speech_request, media.apply_speech_response)
-RERANK = Surface("rerank", retrieval.apply_rerank_request, retrieval.apply_rerank_response)
+SPEECH = Surface(
+    "speech",
+    media.apply_speech_request,
+    media.apply_speech_response,
+    reads=("model", "input", "response_format"),
+    reads_via_kwargs=(),
+    positional=("model", "input"),
+)
+RERANK = Surface(
+    "rerank",
+    scoring.apply_rerank_request,
+    scoring.apply_rerank_response,
+    reads=("model", "query", "documents", "top_n"),
+    reads_via_kwargs=("api_base", "base_url", "metadata"),
+    positional=("model", "query"),
+)
 MODERATION = Surface(
-    "moderation", retrieval.apply_moderation_request, retrieval.apply_moderation_response
+    "moderation",
+    scoring.apply_moderation_request,
+    scoring.apply_moderation_response,
+    reads=("model", "input"),
+    reads_via_kwargs=("api_base", "base_url", "custom_llm_provider", "metadata"),
+    positional=("input", "model"),
 )
 
-# LiteLLM's public function name → (surface, is the function async).
-SURFACES: dict[str, tuple[Surface, bool]] = {
-    "completion": (CHAT, False),
-    "acompletion": (CHAT, True),
-    "completion_with_retries": (CHAT, False),
-    "acompletion_with_retries": (CHAT, True),
-    "text_completion": (TEXT_COMPLETION, False),
-    "atext_completion": (TEXT_COMPLETION, True),
-    "responses": (RESPONSES, False),
-    "aresponses": (RESPONSES, True),
-    "embedding": (EMBEDDINGS, False),
-    "aembedding": (EMBEDDINGS, True),
-    "image_generation": (IMAGE_GENERATION, False),
-    "aimage_generation": (IMAGE_GENERATION, True),
-    "transcription": (TRANSCRIPTION, False),
-    "atranscription": (TRANSCRIPTION, True),
-    "speech": (SPEECH, False),
-    "aspeech": (SPEECH, True),
-    "rerank": (RERANK, False),
-    "arerank": (RERANK, True),
-    "moderation": (MODERATION, False),
-    "amoderation": (MODERATION, True),
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One public LiteLLM function we wrap."""
+
+    name: str  # the attribute of the ``litellm`` module
+    surface: Surface
+    is_async: bool
+    #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
+    on_router: bool = False
+    #: For ``(*args, **kwargs)`` functions, the function whose signature names their arguments.
+    signature_of: str | None = None
+
+
+def _pair(
+    name: str, surface: Surface, *, on_router: bool = False, signature_of: str | None = None
+) -> tuple[EntryPoint, EntryPoint]:
+    """The sync function and its ``a``-prefixed async twin."""
+    return (
+        EntryPoint(name, surface, False, on_router, signature_of),
+        EntryPoint(f"a{name}", surface, True, on_router, signature_of or name),
+    )
+
+
+ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
+    entry.name: entry
+    for entry in (
+        *_pair("completion", CHAT, on_router=True),
+        *_pair("completion_with_retries", CHAT, signature_of="completion"),
+        *_pair("text_completion", TEXT_COMPLETION, on_router=True),
+        *_pair("responses", RESPONSES, on_router=True),
+        *_pair("embedding", EMBEDDINGS, on_router=True),
+        *_pair("image_generation", IMAGE_GENERATION),
+        *_pair("transcription", TRANSCRIPTION),
+        *_pair("speech", SPEECH),
+        *_pair("rerank", RERANK),
+        *_pair("moderation", MODERATION),
+    )
 }

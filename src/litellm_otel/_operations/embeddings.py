@@ -11,8 +11,8 @@ from typing import Any
 
 from opentelemetry.util.genai.invocation import EmbeddingInvocation
 
-from litellm_otel._messages import field
-from litellm_otel._operations.common import integer, record_litellm_facts, usage_counts
+from litellm_otel._access import field, integer
+from litellm_otel._operations.facts import record_litellm_facts, usage_counts
 
 
 def apply_request(

@@ -21,8 +21,8 @@ from opentelemetry.util.genai.types import (
     UriPart,
 )
 
-from litellm_otel._messages import field
-from litellm_otel._operations.common import apply_usage, integer, number, record_litellm_facts
+from litellm_otel._access import field, integer, number
+from litellm_otel._operations.facts import apply_usage, record_litellm_facts
 
 _AUDIO_MIME = {
     "mp3": "audio/mpeg",

@@ -25,14 +25,10 @@ from opentelemetry.util.genai.types import (
 )
 
 from litellm_otel import _messages
-from litellm_otel._messages import field, parse_arguments
+from litellm_otel._access import field, integer
+from litellm_otel._messages import parse_arguments
 from litellm_otel._operations.chat import apply_sampling
-from litellm_otel._operations.common import (
-    apply_identity,
-    apply_usage,
-    integer,
-    record_litellm_facts,
-)
+from litellm_otel._operations.facts import apply_identity, apply_usage, record_litellm_facts
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 

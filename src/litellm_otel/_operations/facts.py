@@ -1,27 +1,13 @@
-"""Small readers shared by the operation mappings: typed values, usage, LiteLLM's cost."""
+"""What every LiteLLM response says whatever its surface: id, model, token usage, LiteLLM's
+cost and cache hit."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.util.genai.types import Error
-
 from litellm_otel import _attributes as attrs
-from litellm_otel._messages import field
-
-
-def number(value: Any) -> float | None:
-    """A real number, or ``None``; ``bool`` is not a number here (``0`` is)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def integer(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
+from litellm_otel._access import field, integer, number, plain
 
 
 def hidden_params(response: Any) -> Mapping[str, Any]:
@@ -51,22 +37,6 @@ def record_litellm_facts(attributes: dict[str, Any], response: Any) -> None:
         attributes[attrs.LITELLM_CACHE_HIT] = cache_hit
 
 
-def _plain(value: Any) -> Any:
-    """A pydantic model's fields (extras included) as a dict, read without ``__getattr__``.
-
-    Looking up a field a model does not have goes through pydantic's ``__getattr__`` and an
-    exception, several times per call; one dict built here makes every lookup a ``.get``.
-    Anything that is not a pydantic model is returned as is.
-    """
-    if value is None or type(value) is dict or not hasattr(type(value), "model_fields"):
-        return value
-    values = getattr(value, "__dict__", None)
-    if not isinstance(values, dict):
-        return value
-    extra = getattr(value, "__pydantic_extra__", None)
-    return {**values, **extra} if extra else values
-
-
 def usage_counts(usage: Any) -> dict[str, int]:
     """Token counts the provider reported, by kind; a kind it did not report is absent.
 
@@ -76,7 +46,7 @@ def usage_counts(usage: Any) -> dict[str, int]:
     """
     if usage is None:
         return {}
-    usage = _plain(usage)
+    usage = plain(usage)
     if type(usage) is dict:
         counts = _dict_usage_counts(usage)
         if counts is not None:
@@ -97,7 +67,7 @@ def usage_counts(usage: Any) -> dict[str, int]:
         count = integer(value)
         if count is not None:
             counts[kind] = count
-    prompt_details = _plain(
+    prompt_details = plain(
         field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details")
     )
     if prompt_details is not None:
@@ -108,7 +78,7 @@ def usage_counts(usage: Any) -> dict[str, int]:
             written = integer(field(prompt_details, "cache_creation_tokens"))
             if written is not None:
                 counts["cache_write"] = written
-    completion_details = _plain(
+    completion_details = plain(
         field(usage, "completion_tokens_details") or field(usage, "output_tokens_details")
     )
     if completion_details is not None:
@@ -134,7 +104,7 @@ def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
     ):
         return None
     counts = {"input": prompt, "output": completion}
-    details = _plain(usage.get("prompt_tokens_details"))
+    details = plain(usage.get("prompt_tokens_details"))
     if details is not None:
         if type(details) is not dict:
             return None
@@ -144,7 +114,7 @@ def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
         written = details.get("cache_creation_tokens")
         if type(written) is int:
             counts["cache_write"] = written
-    details = _plain(usage.get("completion_tokens_details"))
+    details = plain(usage.get("completion_tokens_details"))
     if details is not None:
         if type(details) is not dict:
             return None
@@ -164,23 +134,3 @@ def apply_usage(invocation: Any, usage: Any) -> None:
     invocation.cache_read_input_tokens = counts.get("cache_read")
     invocation.cache_write_input_tokens = counts.get("cache_write")
     invocation.thinking_tokens = counts.get("reasoning")
-
-
-def error_of(exception: BaseException) -> Error:
-    """The error to record, with ``error.type`` = the exception's class name (``RateLimitError``).
-
-    util-genai defaults to the fully qualified name; the short class name is what LiteLLM's
-    docs, retry policies and users' alerts use, and it is just as low-cardinality.
-    """
-    return Error(message=str(exception), type=type(exception).__qualname__, exception=exception)
-
-
-def record_exception(invocation: Any, exception: BaseException) -> None:
-    """Add the ``exception`` span event, which util-genai does not write (1.3b0).
-
-    It sets status and ``error.type`` only; the event carries the message and stack that
-    users open a failed span for.
-    """
-    span = invocation.span
-    if span.is_recording():
-        span.record_exception(exception)

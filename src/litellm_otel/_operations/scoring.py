@@ -14,13 +14,8 @@ from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import InputMessage, TextPart
 
 from litellm_otel import _attributes as attrs
-from litellm_otel._messages import field
-from litellm_otel._operations.common import (
-    apply_identity,
-    apply_usage,
-    integer,
-    record_litellm_facts,
-)
+from litellm_otel._access import field, integer
+from litellm_otel._operations.facts import apply_identity, apply_usage, record_litellm_facts
 
 
 def apply_rerank_request(

@@ -1,0 +1,225 @@
+"""The per-call recorder: what happens to one LiteLLM call's telemetry, start to end.
+
+Built once per ``instrument()`` with everything a call needs (the util-genai handler, the
+options, the hooks, the content policy, the provider resolver, whoever observes attempts), and
+shared by the wrappers, the stream proxies and the early-bound callback. Only it and the
+stream proxies touch invocations' lifecycles; the surfaces' mappings only fill fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from opentelemetry._logs import get_logger_provider
+from opentelemetry.context import Context, set_value
+from opentelemetry.metrics import get_meter_provider
+from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.invocation import (
+    CLIENT_EMBEDDING_CONTEXT_KEY,
+    CLIENT_INFERENCE_CONTEXT_KEY,
+    EmbeddingInvocation,
+    InferenceInvocation,
+)
+
+from litellm_otel import _attributes as attrs
+from litellm_otel._config import Options
+from litellm_otel._content import ContentPolicy
+from litellm_otel._errors import error_of, record_failure
+from litellm_otel._failsafe import report_failure
+from litellm_otel._hooks import Hooks
+from litellm_otel._operations import Surface
+from litellm_otel._providers import ProviderResolver, ResolvedTarget
+from litellm_otel._streams import proxy_stream
+
+Invocation = InferenceInvocation | EmbeddingInvocation
+
+# Traceloop's instrumentations skip their LLM spans when this context key is set.
+TRACELOOP_SUPPRESS_KEY = "suppress_language_model_instrumentation"
+
+
+class AttemptObserver(Protocol):
+    """Told about every call's start and end (the Router keeps score of its attempts)."""
+
+    def attempt_started(
+        self, invocation: Invocation, params: Mapping[str, Any], target: ResolvedTarget
+    ) -> None: ...
+
+    def attempt_finished(self, invocation: Invocation, error: BaseException | None) -> None: ...
+
+
+class CallRecorder:
+    """Everything the wrappers, the stream proxies and the callback path need for one call."""
+
+    def __init__(
+        self,
+        handler: TelemetryHandler,
+        options: Options,
+        hooks: Hooks,
+        content: ContentPolicy,
+        *,
+        observer: AttemptObserver | None = None,
+        explicit_providers: bool = True,
+    ) -> None:
+        self.handler = handler
+        self.options = options
+        self.hooks = hooks
+        self.content = content
+        self.observer = observer
+        self.providers = ProviderResolver()
+        self._capture = options.capture_content
+        # False after uninstrument(): references to our wrappers that outlive it (captured by
+        # a Router, a partial, a callback) pass calls straight through.
+        self.active = True
+        # No provider given to instrument(): while the global ones are still the API's
+        # placeholders (no SDK configured yet), every span and metric would be dropped, so the
+        # wrappers skip all work. Checked per call: an SDK may be configured later.
+        self._globals_only = not explicit_providers
+
+    def idle(self) -> bool:
+        """True while nothing we would emit can be recorded (no SDK configured)."""
+        if not self._globals_only:
+            return False
+        if (
+            isinstance(get_tracer_provider(), ProxyTracerProvider)
+            and type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
+            and type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
+        ):
+            return True
+        # A global provider can be set once only, so once one is real it stays real.
+        self._globals_only = False
+        return False
+
+    def capture_content(self, invocation: Invocation) -> bool:
+        """Content work only when it is asked for and the span will be exported."""
+        return self._capture and invocation.span.is_recording()
+
+    def target(self, params: Mapping[str, Any]) -> ResolvedTarget:
+        return self.providers.resolve(
+            params.get("model"),
+            params.get("custom_llm_provider"),
+            params.get("api_base") or params.get("base_url"),
+        )
+
+    def start(
+        self, surface: Surface, params: Mapping[str, Any], context: Context | None = None
+    ) -> Invocation:
+        """Start the span (not left current: the caller decides) and record the request."""
+        target = self.target(params)
+        invocation: Invocation
+        if surface.embedding:
+            invocation = self.handler.embedding(
+                target.provider_name,
+                request_model=target.request_model,
+                server_address=target.server_address,
+                server_port=target.server_port,
+                context=context,
+            )
+        else:
+            invocation = self.handler.inference(
+                target.provider_name,
+                request_model=target.request_model,
+                server_address=target.server_address,
+                server_port=target.server_port,
+                operation_name=surface.operation_name,
+                context=context,
+            )
+        # util-genai attaches a new invocation's context; the wrappers attach their own (with
+        # the suppression markers) while LiteLLM runs, and streams outlive this frame.
+        invocation.suspend()
+        try:
+            extra = invocation.attributes
+            if target.litellm_provider is not None:
+                extra[attrs.LITELLM_PROVIDER] = target.litellm_provider
+            raw_model = params.get("model")
+            if isinstance(raw_model, str) and raw_model != target.request_model:
+                extra[attrs.LITELLM_REQUEST_MODEL] = raw_model
+            capture = self.capture_content(invocation)
+            surface.apply_request(invocation, params, capture)
+            if capture:
+                self.content.filter_inputs(invocation)
+        except Exception:
+            report_failure("reading the request arguments")
+        self.hooks.on_request(invocation.span, params)
+        if self.observer is not None:
+            try:
+                self.observer.attempt_started(invocation, params, target)
+            except Exception:
+                report_failure("recording a router attempt")
+        return invocation
+
+    def call_context(self, invocation: Invocation) -> Context:
+        """The context made current while LiteLLM runs (and around each stream read)."""
+        context = invocation.context
+        if self.options.suppress_nested_llm_spans:
+            return set_value(TRACELOOP_SUPPRESS_KEY, True, context)
+        # Let util-genai-based SDK instrumentations below us emit spans of their own (one
+        # copy of the context for both keys: what ``set_value`` twice would build).
+        return Context(
+            {**context, CLIENT_INFERENCE_CONTEXT_KEY: None, CLIENT_EMBEDDING_CONTEXT_KEY: None}
+        )
+
+    def finish(
+        self,
+        surface: Surface,
+        invocation: Invocation,
+        result: Any,
+        context: Context,
+        *,
+        streamed: bool,
+    ) -> Any:
+        """Record the result and end the span, or hand back a stream proxy that will; returns
+        what the caller gets. Never raises."""
+        if streamed and surface.new_stream_state is not None and _is_stream(result):
+            try:
+                state = surface.new_stream_state(self.capture_content(invocation))
+                return proxy_stream(result, invocation, state, context, self)
+            except Exception:
+                report_failure("proxying a stream")
+                self.stop(invocation)
+                return result
+        try:
+            surface.apply_response(invocation, result, self.capture_content(invocation))
+        except Exception:
+            report_failure("reading the response")
+        self.stop(invocation, result)
+        return result
+
+    def stop(self, invocation: Invocation, response: Any = None) -> None:
+        """End a successful call: filter its output, run the response hook, end the span."""
+        if self._capture and invocation.span.is_recording():
+            self.content.filter_outputs(invocation)
+        if response is not None:
+            self.hooks.on_response(invocation.span, response)
+        try:
+            invocation.stop()
+        except Exception:
+            report_failure("ending the span")
+        if self.observer is not None:
+            self.observer.attempt_finished(invocation, None)
+
+    def fail(self, invocation: Invocation, exception: BaseException) -> None:
+        """End a failed call with the error recorded. Never raises."""
+        try:
+            record_failure(invocation, exception)
+            invocation.fail(error_of(exception))
+        except Exception:
+            report_failure("recording an error")
+        if self.observer is not None:
+            self.observer.attempt_finished(invocation, exception)
+
+    def prepare_kwargs(self, params: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Ask for the usage chunk when the caller opted in and left ``stream_options`` alone."""
+        if (
+            self.options.request_stream_usage
+            and params.get("stream") is True
+            and params.get("stream_options") is None
+        ):
+            return {**kwargs, "stream_options": {"include_usage": True}}
+        return kwargs
+
+
+def _is_stream(result: Any) -> bool:
+    """LiteLLM's stream objects are iterators; its responses (pydantic models) are not."""
+    return hasattr(result, "__next__") or hasattr(result, "__anext__")

@@ -1,0 +1,179 @@
+"""``LiteLLMInstrumentor``: what is wrapped, and the wiring ``instrument()`` builds.
+
+Everything a call needs is built here once per ``instrument()`` and handed down explicitly:
+the options, the util-genai handler, the hooks and the content policy go into one
+:class:`~litellm_otel._recorder.CallRecorder`; the Router instrumentation is its attempt
+observer; inside the LiteLLM Proxy, the Proxy's request hook joins the hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import wrapt
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.util.genai.handler import TelemetryHandler
+
+from litellm_otel import _callbacks, _compat, _rebind
+from litellm_otel._config import Options
+from litellm_otel._content import ContentPolicy
+from litellm_otel._failsafe import report_failure
+from litellm_otel._hooks import Hooks, RequestHook
+from litellm_otel._operations import ENTRY_POINTS
+from litellm_otel._recorder import CallRecorder
+from litellm_otel._router import RouterInstrumentation
+from litellm_otel._wrappers import ArgumentBinder, make_wrapper
+from litellm_otel.package import _instruments
+from litellm_otel.version import __version__
+
+SCOPE = "litellm_otel"
+
+
+class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments LiteLLM's public call functions with GenAI spans and metrics.
+
+    Options (keyword arguments of ``instrument()``; environment variables in
+    docs/configuration.md): ``tracer_provider``, ``meter_provider``, ``logger_provider``,
+    ``capture_content``, ``request_stream_usage``, ``suppress_nested_llm_spans``,
+    ``early_bound_callback``, ``max_content_length``, ``request_hook``, ``response_hook``,
+    ``content_filter``.
+    """
+
+    _callback: Any = None
+    _proxy: Any = None
+    _wrapped: tuple[str, ...] = ()
+    _rebound: _rebind.Rebound = []
+    _router: RouterInstrumentation | None = None
+    _recorder: CallRecorder | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        import litellm
+
+        options = Options.from_kwargs(kwargs)
+        tracer_provider = kwargs.get("tracer_provider")
+        router = getattr(litellm, "Router", None)
+        router_instrumentation = (
+            RouterInstrumentation(trace.get_tracer(SCOPE, __version__, tracer_provider))
+            if router is not None
+            else None
+        )
+        integration_hooks: tuple[RequestHook, ...] = ()
+        proxy = _proxy_integration()
+        if proxy is not None:
+            integration_hooks = (proxy.request_hook,)
+        recorder = CallRecorder(
+            _make_handler(options, kwargs),
+            options,
+            Hooks(options.request_hook, options.response_hook, integration_hooks),
+            ContentPolicy(options.content_filter, options.max_content_length),
+            observer=router_instrumentation,
+            explicit_providers=any(
+                kwargs.get(name) is not None
+                for name in ("tracer_provider", "meter_provider", "logger_provider")
+            ),
+        )
+        self._recorder = recorder
+        wrapped: list[str] = []
+        replacements: dict[int, tuple[Any, Any]] = {}
+        for name, entry in ENTRY_POINTS.items():
+            original = getattr(litellm, name, None)
+            if original is None:  # not in this LiteLLM release
+                continue
+            binder = ArgumentBinder(original)
+            if not binder.names and entry.signature_of is not None:
+                # ``(*args, **kwargs)`` forwarding to another entry point, whose signature
+                # says what positional arguments mean.
+                binder = ArgumentBinder(getattr(litellm, entry.signature_of, original))
+            wrapper = make_wrapper(recorder, entry.surface, entry.is_async, binder)
+            wrapt.wrap_function_wrapper(litellm, name, wrapper)
+            wrapped.append(name)
+            replacements[id(original)] = (original, getattr(litellm, name))
+        self._wrapped = tuple(wrapped)
+        self._rebound = _rebind.rebind(replacements)
+
+        if router is not None and router_instrumentation is not None:
+            self._router = router_instrumentation
+            router_instrumentation.install(router)
+        if options.early_bound_callback:
+            try:
+                self._callback = _callbacks.make_callback(recorder)
+                _callbacks.register(litellm, self._callback)
+            except Exception:
+                report_failure("registering the LiteLLM callback for early-bound calls")
+                self._callback = None
+        if proxy is not None:
+            try:
+                proxy.register(litellm, tracer_provider)
+                self._proxy = proxy
+            except Exception:
+                report_failure("attaching the LiteLLM Proxy integration")
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        import litellm
+
+        if self._recorder is not None:
+            self._recorder.active = False
+            self._recorder = None
+        _rebind.restore(self._rebound)
+        self._rebound = []
+        for name in self._wrapped:
+            unwrap(litellm, name)
+        self._wrapped = ()
+        router = getattr(litellm, "Router", None)
+        if router is not None and self._router is not None:
+            self._router.remove(router)
+            self._router = None
+        if self._callback is not None:
+            _callbacks.unregister(litellm, self._callback)
+            self._callback = None
+        if self._proxy is not None:
+            try:
+                self._proxy.unregister(litellm)
+            except Exception:
+                report_failure("detaching the LiteLLM Proxy integration")
+            self._proxy = None
+
+
+def _proxy_integration() -> Any:
+    """The Proxy integration module when this process is the LiteLLM Proxy, else ``None``.
+
+    Imported only there: it imports LiteLLM's logger classes, and any entry in
+    ``litellm.callbacks`` makes LiteLLM run its logging machinery on every call.
+    """
+    try:
+        from litellm_otel.proxy import integration
+
+        return integration if integration.running_in_proxy() else None
+    except Exception:
+        report_failure("loading the LiteLLM Proxy integration")
+        return None
+
+
+def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
+    def build(meter_provider: Any) -> TelemetryHandler:
+        with _compat.quiet_capture_mode_warning():
+            return TelemetryHandler(
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=meter_provider,
+                logger_provider=kwargs.get("logger_provider"),
+                instrumentation_scope_name=SCOPE,
+                instrumentation_scope_version=__version__,
+            )
+
+    try:
+        handler = build(kwargs.get("meter_provider"))
+    except Exception:
+        # A meter that fails while creating its histograms must not stop the traces.
+        report_failure("creating the GenAI metrics; spans are still recorded")
+        handler = build(NoOpMeterProvider())
+    _compat.set_content_capturing_mode(handler, options.capture_mode)
+    return handler

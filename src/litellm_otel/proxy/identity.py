@@ -1,0 +1,89 @@
+"""Who asked, for which model: the LiteLLM Proxy's view of a request, read from an allow-list.
+
+The Proxy hands every model call its ``metadata`` (``litellm_metadata`` on some routes), which
+carries the virtual key's alias, team, user and end user — and also the key's hash
+(``user_api_key``, ``user_api_key_hash``; LiteLLM prints it in rate-limit messages, so it is
+treated as the key itself), the ``UserAPIKeyAuth`` object and the request headers. Only the
+allow-listed fields below are read; nothing else in the metadata is looked at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from litellm_otel import _attributes as attrs
+
+#: Proxy metadata field → our attribute.
+METADATA_FIELDS: Final = (
+    ("user_api_key_alias", attrs.PROXY_KEY_ALIAS),
+    ("user_api_key_team_id", attrs.PROXY_TEAM_ID),
+    ("user_api_key_team_alias", attrs.PROXY_TEAM_ALIAS),
+    ("user_api_key_user_id", attrs.PROXY_USER_ID),
+    ("user_api_key_end_user_id", attrs.PROXY_END_USER_ID),
+    ("model_group", attrs.PROXY_MODEL_GROUP),
+)
+#: For refusals (no routing yet): ``UserAPIKeyAuth`` field, the same fact's metadata field,
+#: our attribute.
+AUTH_FIELDS: Final = (
+    ("key_alias", "user_api_key_alias", attrs.PROXY_KEY_ALIAS),
+    ("team_id", "user_api_key_team_id", attrs.PROXY_TEAM_ID),
+    ("team_alias", "user_api_key_team_alias", attrs.PROXY_TEAM_ALIAS),
+    ("user_id", "user_api_key_user_id", attrs.PROXY_USER_ID),
+    ("end_user_id", "user_api_key_end_user_id", attrs.PROXY_END_USER_ID),
+)
+#: Client-controlled strings (``user``, ``model``) are capped so one request cannot put
+#: megabytes on a span.
+MAX_VALUE_LENGTH: Final = 256
+
+
+def capped(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value[:MAX_VALUE_LENGTH]
+    return None
+
+
+def proxy_metadata(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The Proxy's metadata of a call; ``None`` for a call the Proxy did not make.
+
+    ``user_api_key_request_route`` is set for every request the Proxy authenticated.
+    """
+    for key in ("metadata", "litellm_metadata"):
+        metadata = params.get(key)
+        if isinstance(metadata, Mapping) and "user_api_key_request_route" in metadata:
+            return metadata  # pyright: ignore[reportUnknownVariableType]
+    return None
+
+
+def _requested_model(params: Mapping[str, Any]) -> str | None:
+    """The ``model`` of the client's body; the request's headers are never looked at."""
+    request = params.get("proxy_server_request")
+    body = request.get("body") if isinstance(request, Mapping) else None  # pyright: ignore[reportUnknownMemberType]
+    return capped(body.get("model")) if isinstance(body, Mapping) else None  # pyright: ignore[reportUnknownMemberType]
+
+
+def request_attributes(params: Mapping[str, Any]) -> dict[str, str]:
+    """``litellm.proxy.*`` attributes of one proxied LiteLLM call; empty for any other call.
+
+    ``params`` are the call's arguments as our wrappers bound them; absent values are not
+    recorded.
+    """
+    metadata = proxy_metadata(params)
+    if metadata is None:
+        return {}
+    attributes: dict[str, str] = {}
+    for name, attribute in METADATA_FIELDS:
+        value = capped(metadata.get(name))
+        if value is not None:
+            attributes[attribute] = value
+    requested = _requested_model(params)
+    if requested is not None:
+        attributes[attrs.PROXY_REQUESTED_MODEL] = requested
+    return attributes
+
+
+def request_hook(span: Any, params: Mapping[str, Any]) -> None:
+    """Span attributes only, never metric attributes: identities are high-cardinality."""
+    attributes = request_attributes(params)
+    if attributes:
+        span.set_attributes(attributes)

@@ -1,0 +1,60 @@
+"""What ``instrument()`` adds inside the LiteLLM Proxy: identity on spans, refusal spans.
+
+Inside the Proxy every model call already gets our GenAI span (the Proxy calls
+``Router.acompletion`` & co., which call the wrapped ``litellm.acompletion``); the request hook
+adds the Proxy's view of the caller (:mod:`litellm_otel.proxy.identity`) and the refusal
+callback (:mod:`litellm_otel.proxy.refusals`) covers requests that never reached a provider.
+The Proxy's cost and cache hit need nothing of ours: the GenAI span already records
+``litellm.response_cost`` and ``litellm.cache_hit``, and a second copy would make backends
+that sum cost count it twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Final
+
+from litellm_otel.proxy import identity
+from litellm_otel.proxy.refusals import ProxyCallback
+
+#: The process's one refusal callback: ``instrument()`` registers it, the config path hands
+#: it to LiteLLM, and both may happen in one process (it reports each refusal once).
+CALLBACK: Final = ProxyCallback()
+
+#: The request hook ``instrument()`` hands the call recorder inside the Proxy.
+request_hook: Final = identity.request_hook
+
+
+def running_in_proxy() -> bool:
+    """True in the LiteLLM Proxy: its server is imported, or this is its CLI starting up
+    (``opentelemetry-instrument litellm -c config.yaml`` instruments before the import)."""
+    if "litellm.proxy.proxy_server" in sys.modules:
+        return True
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return program in ("litellm", "litellm-proxy")
+
+
+def callback(tracer_provider: Any = None) -> ProxyCallback:
+    """The callback object; a ``tracer_provider`` given to ``instrument()`` becomes its own."""
+    if tracer_provider is not None:
+        CALLBACK.tracer_provider = tracer_provider
+    return CALLBACK
+
+
+def register(litellm: Any, tracer_provider: Any = None) -> None:
+    """Add the refusal callback to ``litellm.callbacks`` (once)."""
+    handler = callback(tracer_provider)
+    callbacks = getattr(litellm, "callbacks", None)
+    if not isinstance(callbacks, list):
+        litellm.callbacks = [handler]
+    elif handler not in callbacks:
+        callbacks.append(handler)
+
+
+def unregister(litellm: Any) -> None:
+    """Remove the refusal callback from LiteLLM's lists (``uninstrument()``)."""
+    for name in ("callbacks", "_async_failure_callback", "failure_callback"):
+        entries = getattr(litellm, name, None)
+        if isinstance(entries, list):
+            entries[:] = [entry for entry in entries if entry is not CALLBACK]  # pyright: ignore[reportUnknownVariableType]

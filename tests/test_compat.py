@@ -1,0 +1,76 @@
+"""util-genai's unpublished names we use (all in ``litellm_otel._compat``), checked against the
+installed release: a rename upstream fails here, by name, instead of in a user's call."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import pytest
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.types import ContentCapturingMode, InputMessage, TextPart
+
+from litellm_otel import _compat
+from tests.conftest import Telemetry
+
+
+def test_the_handler_fields_for_the_capture_mode_exist() -> None:
+    handler = TelemetryHandler()
+    assert vars(handler)["_content_capturing_mode"] is ContentCapturingMode.NO_CONTENT
+    assert vars(handler)["_capture_content"] is False
+
+
+@pytest.mark.parametrize(
+    ("mode", "on_span"),
+    [
+        (ContentCapturingMode.SPAN_ONLY, True),
+        (ContentCapturingMode.SPAN_AND_EVENT, True),
+        (ContentCapturingMode.EVENT_ONLY, False),
+        (ContentCapturingMode.NO_CONTENT, False),
+    ],
+)
+def test_setting_the_capture_mode_reaches_invocations(
+    telemetry: Telemetry, mode: ContentCapturingMode, on_span: bool
+) -> None:
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, logger_provider=telemetry.logger_provider
+    )
+    _compat.set_content_capturing_mode(handler, mode)
+    assert handler.should_capture_content() is (mode is not ContentCapturingMode.NO_CONTENT)
+    invocation = handler.inference("openai", request_model="m")
+    invocation.input_messages = [InputMessage(role="user", parts=[TextPart(content="hi")])]
+    invocation.stop()
+    (span,) = telemetry.finished()
+    assert ("gen_ai.input.messages" in (span.attributes or {})) is on_span
+
+
+def test_a_chunk_recorded_late_keeps_the_time_it_arrived(telemetry: Telemetry) -> None:
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    invocation = handler.inference("openai", request_model="m")
+    assert list(inspect.signature(invocation._on_stream_chunk).parameters) == ["chunk_at"]
+    started = invocation._monotonic_start_s
+    _compat.record_chunk_at(invocation, started + 0.25)
+    _compat.record_chunk_at(invocation, started + 0.75)
+    invocation.stop()
+    (span,) = telemetry.finished()
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(0.25)
+    (first,) = telemetry.metric_points("gen_ai.client.operation.time_to_first_chunk")
+    (gap,) = telemetry.metric_points("gen_ai.client.operation.time_per_output_chunk")
+    assert first.sum == pytest.approx(0.25)
+    assert gap.sum == pytest.approx(0.5)
+
+
+def test_the_capture_mode_warning_we_silence_is_util_genais(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    with caplog.at_level(logging.WARNING):
+        TelemetryHandler()
+    (record,) = [r for r in caplog.records if "is not a valid option" in r.getMessage()]
+    assert record.name == _compat._UTILS_LOGGER
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), _compat.quiet_capture_mode_warning():
+        TelemetryHandler()
+    assert not [r for r in caplog.records if "is not a valid option" in r.getMessage()]
