@@ -64,7 +64,9 @@ def test_the_handler_captures_what_the_options_say(
     )
     handler = _make_handler(Options(capture_mode=mode), {})
     assert handler.should_capture_content() is captures
-    assert handler.inference("openai").should_capture_content is captures
+    invocation = handler.inference("openai")
+    invocation.stop()  # it attached itself: left open, it would suppress every later span
+    assert invocation.should_capture_content is captures
 
 
 def test_true_in_the_environment_does_not_log_a_misleading_warning(
