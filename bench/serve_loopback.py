@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.loopback_server import LoopbackLLMServer
+from tests.support.loopback_server import LoopbackLLMServer
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 A small "agent" asks a model for a tool call, runs the tool, streams the final answer,
 embeds some text and hits a rate limit. Every LiteLLM call goes to a fake OpenAI-compatible
-server on 127.0.0.1 (``tests/loopback_server.py``), so the demo needs no network and no key.
+server on 127.0.0.1 (``tests/support/loopback_server.py``), so the demo needs no network and no key.
 
 The agent runs twice: first with content capture off (the default: no prompt or completion
 text is recorded), then with it on. After each run the spans are printed as a tree; at the
@@ -41,7 +41,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NoOpTracer, StatusCode, Tracer
-from tests.loopback_server import LoopbackLLMServer
+from tests.support.loopback_server import LoopbackLLMServer
 
 from litellm_otel import LiteLLMInstrumentor
 

@@ -20,7 +20,7 @@ from litellm import embedding as early_embedding
 from opentelemetry.trace import StatusCode
 
 from litellm_otel import LiteLLMInstrumentor
-from tests.conftest import Telemetry, user_messages
+from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 # A reference no module global holds: only LiteLLM's callback system can see calls through it.

@@ -11,7 +11,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode, InputMessage, TextPart
 
 from litellm_otel import _compat
-from tests.conftest import Telemetry
+from tests.support.telemetry import Telemetry
 
 
 def test_the_handler_fields_for_the_capture_mode_exist() -> None:

@@ -9,7 +9,7 @@ import litellm
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.conftest import API_KEY, PROMPT, Telemetry, user_messages
+from tests.support.telemetry import API_KEY, PROMPT, Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 

@@ -10,7 +10,7 @@ from typing import Any
 import litellm
 import pytest
 
-from tests.conftest import user_messages
+from tests.support.telemetry import user_messages
 
 MODEL = "openai/gpt-4o-mini"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")

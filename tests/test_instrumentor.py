@@ -10,7 +10,7 @@ import wrapt
 
 from litellm_otel import LiteLLMInstrumentor
 from litellm_otel._operations import ENTRY_POINTS as WRAPPED_FUNCTIONS
-from tests.conftest import Telemetry, user_messages
+from tests.support.telemetry import Telemetry, user_messages
 
 
 def test_uninstrument_restores_originals_and_emits_nothing(instrument: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import litellm
 import pytest
 
-from tests.conftest import Telemetry, user_messages
+from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 DURATION_BUCKETS = (

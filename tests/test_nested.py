@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from litellm_otel import LiteLLMInstrumentor
-from tests.conftest import API_KEY, Telemetry, make_telemetry, user_messages
+from tests.support.telemetry import API_KEY, Telemetry, make_telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 

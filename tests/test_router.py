@@ -8,7 +8,7 @@ import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.conftest import API_KEY, Telemetry, user_messages
+from tests.support.telemetry import API_KEY, Telemetry, user_messages
 
 
 def make_router(server: Any, **options: Any) -> litellm.Router:

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from tests.conftest import Telemetry, user_messages
+from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 

@@ -1,6 +1,6 @@
 """A real Arize Phoenix server for the ``phoenix`` test tier.
 
-Why a real backend: the rest of the suite proves what we *send* (``tests/otlp_receiver.py``
+Why a real backend: the rest of the suite proves what we *send* (``tests/support/otlp_receiver.py``
 decodes every OTLP message), but not what a trace backend makes of it: whether Phoenix
 accepts the payloads, keeps the parent/child links, and maps our ``gen_ai.*`` attributes onto
 its own views. Phoenix runs locally from ``pip`` with no container, so it is the one backend of

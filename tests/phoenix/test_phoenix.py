@@ -40,7 +40,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from litellm_otel import LiteLLMInstrumentor
-from tests.loopback_server import LoopbackLLMServer
+from tests.support.loopback_server import LoopbackLLMServer
 
 if TYPE_CHECKING:
     from tests.phoenix.conftest import PhoenixServer
@@ -68,7 +68,7 @@ AGENT_CHILDREN = [
 RUNS = 2  # content capture off, then on
 SPANS_PER_RUN = 1 + len(AGENT_CHILDREN)
 CONTENT_ATTRIBUTES = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions")
-# The loopback server's fixed usage (tests/loopback_server.py).
+# The loopback server's fixed usage (tests/support/loopback_server.py).
 INPUT_TOKENS = 12
 OUTPUT_TOKENS = 5
 EMBEDDING_INPUT_TOKENS = 6  # 3 per input, two inputs

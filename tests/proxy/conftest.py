@@ -5,7 +5,7 @@ where it reports refusals, how its server (uvicorn) runs the app and whether the
 instrumentation survives into the process that serves requests can only be observed from
 the outside. So each test module run starts ``litellm -c <config>`` from the venv, once under
 ``opentelemetry-instrument`` and once with our object named in ``litellm_settings.callbacks``,
-with the loopback LLM server as the only upstream and ``tests/otlp_receiver.py`` as the only
+with the loopback LLM server as the only upstream and ``tests/support/otlp_receiver.py`` as the only
 backend; tests talk to it with httpx.
 
 The proxy takes 15-40 s to start, so these tests are marked ``proxy`` and deselected by
@@ -36,8 +36,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.loopback_server import LoopbackLLMServer
-from tests.otlp_receiver import OTLPReceiver, SpanRecord
+from tests.support.loopback_server import LoopbackLLMServer
+from tests.support.otlp_receiver import OTLPReceiver, SpanRecord
 
 BIN = Path(sys.executable).parent
 LITELLM = BIN / "litellm"

@@ -25,9 +25,9 @@ from litellm.proxy._types import ProxyException
 from litellm_otel.proxy import integration
 from litellm_otel.proxy.identity import request_attributes
 from litellm_otel.proxy.refusals import ProxyCallback, is_refusal, rejection_reason
-from tests.conftest import Telemetry
-from tests.otlp_receiver import SpanRecord
 from tests.proxy.conftest import SCOPE, Proxy
+from tests.support.otlp_receiver import SpanRecord
+from tests.support.telemetry import Telemetry
 
 MESSAGES = [{"role": "user", "content": "Say hello through the proxy"}]
 #: LiteLLM's cost of one loopback chat call (12 in / 5 out tokens of gpt-4o-mini).

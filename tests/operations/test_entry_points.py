@@ -11,7 +11,7 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.conftest import API_KEY, Telemetry, user_messages
+from tests.support.telemetry import API_KEY, Telemetry, user_messages
 
 AUDIO = ("hello.wav", b"RIFF" + b"\0" * 64)
 

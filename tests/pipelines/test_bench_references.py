@@ -16,9 +16,9 @@ from typing import Any
 import litellm
 import pytest
 
-from tests.conftest import Telemetry
+from tests.support.telemetry import Telemetry
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import benchlib
 from inline import Reference

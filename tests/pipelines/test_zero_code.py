@@ -6,7 +6,8 @@ environment-driven SDK setup picks up our spans and metrics, that
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` and the content-capture variable are honoured, or
 that everything is flushed when the process exits. So ``examples/zero_code_app.py`` (no
 OpenTelemetry code at all) runs under the real ``opentelemetry-instrument`` launcher against
-the loopback LLM server, exporting to the console or over OTLP to ``tests/otlp_receiver.py``.
+the loopback LLM server, exporting to the console or over OTLP to
+``tests/support/otlp_receiver.py``.
 
 Each configuration runs once per module, all of them concurrently (the launcher and LiteLLM's
 import cost ~4 s each), and several tests read the same run.
@@ -27,10 +28,10 @@ from typing import IO, Any
 
 import pytest
 
-from tests.loopback_server import LoopbackLLMServer
-from tests.otlp_receiver import LogRecord, OTLPReceiver, PointRecord, SpanRecord
+from tests.support.loopback_server import LoopbackLLMServer
+from tests.support.otlp_receiver import LogRecord, OTLPReceiver, PointRecord, SpanRecord
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "zero_code_app.py"
 #: The launcher installed by ``opentelemetry-instrumentation`` next to the venv's python.
 OTEL_INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")

@@ -8,7 +8,7 @@ from every span. These tests turn such a release into a failure that names the f
 the parameter that changed, instead of a quieter trace nobody notices.
 
 The parameter lists come from each ``Surface`` in ``src/litellm_otel/_operations``, which
-declares what its mapping reads; ``tests/test_operations_declarations.py`` checks that the
+declares what its mapping reads; ``tests/operations/test_declarations.py`` checks that the
 declarations cover every argument the mappings actually read.
 """
 
@@ -37,7 +37,7 @@ from litellm_otel._operations import (
 )
 from litellm_otel._router import ROUTER_METHODS
 from litellm_otel._wrappers import ArgumentBinder
-from tests.conftest import user_messages
+from tests.support.telemetry import user_messages
 
 LITELLM_VERSION = version("litellm")
 

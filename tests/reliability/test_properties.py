@@ -57,7 +57,7 @@ from litellm_otel._failsafe import reset_reported
 from litellm_otel._hooks import Hooks
 from litellm_otel._operations import ENTRY_POINTS, Surface
 from litellm_otel._recorder import CallRecorder
-from tests.conftest import Telemetry
+from tests.support.telemetry import Telemetry
 
 LIMIT = 200  # max_content_length for every test here
 MARKER_MAX = len("…[truncated 1234567 chars]")

@@ -8,7 +8,7 @@ import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.conftest import Telemetry
+from tests.support.telemetry import Telemetry
 
 MODEL = "openai/text-embedding-3-small"
 

@@ -5,7 +5,7 @@ the OTLP encoder made of them. Attribute types (an ``int`` port, a ``double`` co
 stream flag, string arrays), span kinds, parent ids, status, the exception event, histogram
 bucket bounds and units all cross that boundary, over gRPC and over HTTP/protobuf (plain and
 gzip-compressed). Here they are checked value by value *and* type by type as
-``tests/otlp_receiver.py`` decodes them, the way a Collector would.
+``tests/support/otlp_receiver.py`` decodes them, the way a Collector would.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from opentelemetry.trace import Tracer
 
 from litellm_otel import LiteLLMInstrumentor, __version__
 from litellm_otel._failsafe import reset_reported
-from tests.conftest import API_KEY, PROMPT, user_messages
-from tests.loopback_server import LoopbackLLMServer
-from tests.otlp_receiver import OTLPReceiver, PointRecord, SpanRecord
+from tests.support.loopback_server import LoopbackLLMServer
+from tests.support.otlp_receiver import OTLPReceiver, PointRecord, SpanRecord
+from tests.support.telemetry import API_KEY, PROMPT, user_messages
 
 SERVICE_NAME = "litellm-otel-pipeline-test"
 USER_SPAN = "handle request"
@@ -552,7 +552,7 @@ def test_receiver_decodes_what_exporters_may_send(receiver: OTLPReceiver) -> Non
 
 # -- the recipes' config files ------------------------------------------------------------
 
-RECIPES = Path(__file__).resolve().parents[1] / "docs" / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "docs" / "recipes"
 #: The GenAI attributes that carry message content, which the collector recipe must drop.
 CONTENT_ATTRIBUTES = {
     "gen_ai.input.messages",

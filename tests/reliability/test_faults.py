@@ -37,7 +37,7 @@ from litellm_otel._failsafe import reset_reported
 from litellm_otel._hooks import Hooks
 from litellm_otel._recorder import CallRecorder
 from litellm_otel._wrappers import ArgumentBinder, make_wrapper
-from tests.conftest import Telemetry, user_messages
+from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
 CALLS = 3

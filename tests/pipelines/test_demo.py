@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
 API_KEY = "sk-demo-not-a-real-key"
 
 RUN_1 = "Run 1: content capture OFF (default)"
