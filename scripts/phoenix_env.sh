@@ -13,8 +13,8 @@
 #
 # Usage: scripts/phoenix_env.sh [--with-chromium]
 #   PHOENIX_VENV=/some/path   put the venv elsewhere (default .venv-phoenix in the repository)
-#   --with-chromium           also make sure a Chromium is installed, for the UI screenshot test
-#                             (as root with apt-get: installs Debian's `chromium` if missing)
+#   --with-chromium           also make sure Chromium and ChromeDriver are installed (UI test)
+#                             (as root with apt-get: installs Debian's `chromium` and `chromium-driver`)
 # Prints the venv's path on its last line.
 set -euo pipefail
 
@@ -79,27 +79,31 @@ else
     echo "phoenix_env: installed arize-phoenix $(installed_version) in $elapsed s" >&2
 fi
 
-# The UI test drives a headless Chromium (scripts/phoenix_screenshot.py finds it the same way).
+# The UI test drives a headless Chromium through its ChromeDriver (Selenium, in the test
+# extra; scripts/phoenix_screenshot.py finds both the same way).
 has_chromium() {
-    if [ -n "${CHROMIUM:-}" ]; then
-        [ -x "$CHROMIUM" ] && return 0
+    local browser=0
+    if [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ]; then
+        browser=1
     fi
-    for name in chromium chromium-browser google-chrome google-chrome-stable; do
-        command -v "$name" >/dev/null 2>&1 && return 0
+    for name in chromium chromium-browser google-chrome; do
+        command -v "$name" >/dev/null 2>&1 && browser=1
     done
-    return 1
+    [ "$browser" = 1 ] || return 1
+    [ -n "${CHROMEDRIVER:-}" ] && [ -x "$CHROMEDRIVER" ] && return 0
+    command -v chromedriver >/dev/null 2>&1
 }
 
 if [ "$WITH_CHROMIUM" = 1 ] && ! has_chromium; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "phoenix_env: installing Debian's chromium (for the UI screenshot test)" >&2
+        echo "phoenix_env: installing Debian's chromium and chromium-driver (UI screenshot test)" >&2
         start=$(date +%s)
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
         echo "phoenix_env: installed chromium in $(($(date +%s) - start)) s" >&2
     else
-        echo "phoenix_env: no Chromium found; install one (Debian/Ubuntu: apt-get install" \
-            "chromium) or set CHROMIUM=/path/to/chrome" >&2
+        echo "phoenix_env: no Chromium and ChromeDriver found; install them (Debian/Ubuntu:" \
+            "apt-get install chromium chromium-driver) or set CHROMIUM and CHROMEDRIVER" >&2
         exit 1
     fi
 fi

@@ -2,15 +2,13 @@
 
 Why this exists: ``docs/images/phoenix-trace.png`` shows readers what our spans look like in
 Phoenix, and the Phoenix test tier uses the same script to check that the UI (not just the
-REST API) renders a trace we sent. Phoenix's UI is a JavaScript app that loads its data over
-GraphQL after the page itself, so ``chromium --screenshot`` alone may capture a spinner. This
-script drives Chromium over the DevTools protocol instead and only takes the picture once the
-page's text contains every span name of the trace and the selected span's details; if that
-never happens it exits non-zero, so a broken UI fails loudly instead of producing a blank PNG.
+REST API) renders a trace we sent. Phoenix's UI is a JavaScript app that loads its data after
+the page itself, so the picture is taken only once the page's text contains every span name of
+the trace and the selected span's details; if that never happens the script exits non-zero, so
+a broken UI fails loudly instead of producing a blank PNG.
 
-The DevTools connection is ``--remote-debugging-pipe`` (JSON messages on file descriptors 3
-and 4): standard library only, no port, nothing to install besides Chromium (Debian:
-``apt-get install chromium``).
+Chromium is driven with Selenium through Debian's ``chromium`` and ``chromium-driver``
+(``apt-get install chromium chromium-driver``); nothing is downloaded at run time.
 
 Usage (Phoenix running, a project with at least one ``agent.run`` trace)::
 
@@ -18,27 +16,21 @@ Usage (Phoenix running, a project with at least one ``agent.run`` trace)::
         --project litellm-otel-http --out docs/images/phoenix-trace.png
 
 The newest ``agent.run`` trace of the project is shown, with ``--span`` selected and its
-``--tab`` open (Info: messages and parameters; Attributes, the default: the span's attributes,
-narrowed by ``--filter``, default ``gen_ai.``, since Phoenix lists its own ``llm.*`` copies
-first).
+``--tab`` open (Attributes, the default, narrowed by ``--filter``, default ``gen_ai.``, since
+Phoenix lists its own ``llm.*`` copies first; or Info: messages and parameters).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import json
 import os
-import select
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,50 +38,23 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "docs" / "images" / "phoenix-trace.png"
 ROOT_SPAN = "agent.run"
 DEFAULT_SPAN = "chat tool-model"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 EXIT_NO_CHROMIUM = 2
 EXIT_NO_TRACE = 3
 EXIT_NOT_RENDERED = 4
 # Flags that keep a headless Chromium from talking to anything but the page we open.
 CHROMIUM_FLAGS = (
-    "--headless",
+    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
-    "--no-default-browser-check",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--disable-extensions",
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
-    "--mute-audio",
-    "--remote-debugging-pipe",
 )
-# Opens and focuses the attribute search box of the span details (a button reveals it);
-# returns whether the box has the focus.
-FOCUS_SEARCH_JS = """
-(() => {
-  const box = document.querySelector('input[placeholder="Search attributes"]');
-  if (!box) return false;
-  if (document.activeElement === box) return true;
-  const opener = document.querySelector('button[aria-label="Search JSON keys and values"]');
-  if (opener) opener.click();
-  box.focus();
-  return document.activeElement === box;
-})()
-"""
-# Clicks a tab of the span details by its label; returns whether one was found.
-CLICK_TAB_JS = """
-(() => {
-  const tabs = [...document.querySelectorAll('[role="tab"]')];
-  const tab = tabs.find((t) => t.textContent.trim().startsWith(%s));
-  if (!tab) return false;
-  tab.click();
-  return true;
-})()
-"""
 
 
 class ScreenshotError(RuntimeError):
@@ -141,137 +106,30 @@ def find_trace_url(base_url: str, project: str, span_name: str) -> tuple[str, li
 # --------------------------------------------------------------------------- Chromium
 
 
-def find_chromium(explicit: str | None) -> str:
-    candidate = explicit or os.environ.get("CHROMIUM")
+def find_executable(explicit: str | None, env: str, names: Sequence[str]) -> str:
+    candidate = explicit or os.environ.get(env)
     if candidate:
         return candidate
-    for name in CHROMIUM_NAMES:
+    for name in names:
         found = shutil.which(name)
         if found:
             return found
     raise ScreenshotError(
-        "no Chromium found (looked for "
-        + ", ".join(CHROMIUM_NAMES)
-        + "); on Debian/Ubuntu: apt-get install -y chromium, or set CHROMIUM=/path",
+        f"none of {', '.join(names)} found; on Debian/Ubuntu: apt-get install -y chromium "
+        f"chromium-driver, or set {env}=/path",
         EXIT_NO_CHROMIUM,
     )
 
 
-class DevTools:
-    """A headless Chromium and its DevTools pipe: ``call`` sends one command, waits for its answer.
-
-    Chromium reads commands from its fd 3 and writes answers and events to its fd 4, each a
-    JSON object ended by a NUL byte. ``sh`` puts our pipe ends on those numbers, which avoids
-    ``preexec_fn`` (unsafe when the caller has threads, as a test session does).
-    """
-
-    def __init__(self, chromium: str, width: int, height: int) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="phoenix-shot-")
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        args = [
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={self._profile.name}",
-            f"--window-size={width},{height}",
-            "about:blank",
-        ]
-        self._process = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}', chromium, *args],
-            pass_fds=(to_browser_r, from_browser_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.session_id: str | None = None
-
-    def call(self, method: str, timeout: float = 30.0, **params: Any) -> dict[str, Any]:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
-        if self.session_id is not None and not method.startswith(("Target.", "Browser.")):
-            message["sessionId"] = self.session_id
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self._read_message(deadline)
-            if answer.get("id") != self._next_id:
-                continue  # an event, or the answer to an earlier command that timed out
-            if "error" in answer:
-                raise ScreenshotError(f"{method}: {answer['error']}", EXIT_NOT_RENDERED)
-            result: dict[str, Any] = answer.get("result", {})
-            return result
-
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ScreenshotError("Chromium did not answer in time", EXIT_NOT_RENDERED)
-            ready, _, _ = select.select([self._from_browser], [], [], remaining)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise ScreenshotError("Chromium exited", EXIT_NOT_RENDERED)
-                self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        message: dict[str, Any] = json.loads(raw)
-        return message
-
-    def open_page(self, width: int, height: int) -> None:
-        target = self.call("Target.createTarget", url="about:blank")
-        attached = self.call("Target.attachToTarget", targetId=target["targetId"], flatten=True)
-        self.session_id = attached["sessionId"]
-        self.call("Page.enable")
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result.get("result", {}).get("value")
-
-    def wait_until(self, expression: str, timeout: float, what: str) -> None:
-        """Until ``expression`` is truthy in the page (Phoenix renders panes one by one)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.evaluate(expression):
-                return
-            time.sleep(0.25)
-        raise ScreenshotError(
-            f"the page never showed {what} within {timeout:.0f} s", EXIT_NOT_RENDERED
-        )
-
-    def wait_for_text(self, needles: Sequence[str], timeout: float) -> None:
-        """Until the page's visible text contains every needle (Phoenix renders late)."""
-        deadline = time.monotonic() + timeout
-        missing: list[str] = list(needles)
-        while time.monotonic() < deadline:
-            text = self.evaluate("document.body ? document.body.innerText : ''") or ""
-            missing = [needle for needle in needles if needle not in text]
-            if not missing:
-                return
-            time.sleep(0.25)
-        raise ScreenshotError(
-            f"the page never showed {missing} within {timeout:.0f} s", EXIT_NOT_RENDERED
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(ScreenshotError, OSError):
-            self.call("Browser.close", timeout=5)
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        os.close(self._to_browser)
-        os.close(self._from_browser)
-        self._profile.cleanup()
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Until ``check()`` is truthy (Phoenix renders its panes one by one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise ScreenshotError(f"the page never showed {what} within {timeout:.0f} s", EXIT_NOT_RENDERED)
 
 
 def take_screenshot(
@@ -279,39 +137,70 @@ def take_screenshot(
     out: Path,
     *,
     chromium: str,
+    chromedriver: str,
     must_show: Sequence[str],
     tab: str,
-    tab_shows: str,
     attribute_filter: str,
     width: int,
     height: int,
     timeout: float,
 ) -> None:
-    browser = DevTools(chromium, width, height)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
-        browser.open_page(width, height)
-        browser.call("Page.navigate", url=url)
-        browser.wait_for_text(must_show, timeout)
-        # The details pane renders after the tree: retry the click until the tab exists.
-        browser.wait_until(CLICK_TAB_JS % json.dumps(tab), timeout, f"a {tab!r} tab")
+        # The picture is the viewport: give it the exact size (the window has chrome of its own).
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        driver.get(url)
+
+        def text() -> str:
+            return str(driver.execute_script("return document.body ? document.body.innerText : ''"))
+
+        wait_for(lambda: all(name in text() for name in must_show), timeout, list(must_show))
+
+        def open_tab() -> bool:
+            for element in driver.find_elements(By.CSS_SELECTOR, '[role="tab"]'):
+                if element.text.strip().startswith(tab):
+                    element.click()
+                    return True
+            return False
+
+        wait_for(open_tab, timeout, f"a {tab!r} tab")
         if tab == "Attributes":
-            browser.wait_for_text([tab_shows], timeout)
+            wait_for(lambda: "gen_ai.operation.name" in text(), timeout, "the span attributes")
             if attribute_filter:
                 # Phoenix lists its own llm.* copies first; show the attributes we write.
-                browser.wait_until(FOCUS_SEARCH_JS, timeout, "the attribute search box")
-                browser.call("Input.insertText", text=attribute_filter)
-                browser.wait_until(
-                    "!document.body.innerText.includes('llm.token_count.prompt')",
+                for opener in driver.find_elements(
+                    By.CSS_SELECTOR, 'button[aria-label="Search JSON keys and values"]'
+                ):
+                    opener.click()
+                box = wait_for(
+                    lambda: driver.find_elements(
+                        By.CSS_SELECTOR, 'input[placeholder="Search attributes"]'
+                    ),
+                    timeout,
+                    "the attribute search box",
+                )[0]
+                box.send_keys(attribute_filter)
+                wait_for(
+                    lambda: "llm.token_count.prompt" not in text(),
                     timeout,
                     f"the attributes filtered by {attribute_filter!r}",
                 )
-        # One more beat for fonts, icons and the syntax-highlighted views to settle.
-        time.sleep(1.5)
-        shot = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)
+        time.sleep(1.5)  # one more beat for fonts, icons and highlighted views to settle
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(driver.get_screenshot_as_png())
     finally:
-        browser.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(base64.b64decode(shot["data"]))
+        driver.quit()
 
 
 # --------------------------------------------------------------------------- main
@@ -332,6 +221,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG to write")
     parser.add_argument("--chromium", help="Chromium executable (default: $CHROMIUM or PATH)")
+    parser.add_argument(
+        "--chromedriver", help="ChromeDriver executable (default: $CHROMEDRIVER or PATH)"
+    )
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the UI")
@@ -342,15 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     base_url = args.phoenix_url.rstrip("/")
     try:
-        chromium = find_chromium(args.chromium)
+        chromium = find_executable(
+            args.chromium, "CHROMIUM", ("chromium", "chromium-browser", "google-chrome")
+        )
+        chromedriver = find_executable(args.chromedriver, "CHROMEDRIVER", ("chromedriver",))
         url, span_names = find_trace_url(base_url, args.project, args.span)
         take_screenshot(
             url,
             args.out,
             chromium=chromium,
+            chromedriver=chromedriver,
             must_show=span_names,
             tab=args.tab,
-            tab_shows="gen_ai.operation.name",
             attribute_filter=args.filter,
             width=args.width,
             height=args.height,
