@@ -46,6 +46,7 @@ test-oldest: $(OLDEST_STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples bench scripts
 	$(PY) -m ruff format --check src tests examples bench scripts
+	$(VENV)/bin/rumdl check README.md CHANGELOG.md docs bench/README.md
 
 # A real Arize Phoenix (own venv, kept between runs: the cache) receives the demo's traces over
 # OTLP/HTTP and gRPC; its REST API and UI are checked (tests/phoenix/). `make test` skips it.
