@@ -6,7 +6,11 @@ server on 127.0.0.1 (``tests/support/loopback_server.py``), so the demo needs no
 
 The agent runs twice: first with content capture off (the default: no prompt or completion
 text is recorded), then with it on. After each run the spans are printed as a tree; at the
-end the metrics of both runs are summarised.
+end the metrics of both runs are summarised. With ``--otlp`` the spans and metrics are also
+exported, and the demo reports what the collector accepted and what it refused.
+
+The tool span is util-genai's tool invocation (``execute_tool get_weather``), the same
+emitter litellm-otel uses for the LiteLLM calls.
 
     python examples/demo.py                            # print spans and metrics
     python examples/demo.py --otlp http://localhost:4318  # also send them to a collector
@@ -29,18 +33,23 @@ import argparse
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import litellm
+from opentelemetry.metrics import MeterProvider as ApiMeterProvider
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import NoOpTracer, StatusCode, Tracer
+from opentelemetry.trace import NoOpTracerProvider, StatusCode, Tracer
+from opentelemetry.trace import TracerProvider as ApiTracerProvider
+from opentelemetry.util.genai.handler import TelemetryHandler
 from tests.support.loopback_server import LoopbackLLMServer
 
 from litellm_otel import LiteLLMInstrumentor
@@ -48,7 +57,9 @@ from litellm_otel import LiteLLMInstrumentor
 SERVICE_NAME = "litellm-otel-demo"
 # Not a secret: the loopback server accepts anything. The demo's test checks it never leaks.
 API_KEY = "sk-demo-not-a-real-key"
+EXIT_SPANS_NOT_EXPORTED = 1
 EXIT_MISSING_EXPORTER = 2
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -67,6 +78,9 @@ WEATHER_TOOL: dict[str, Any] = {
 SHOWN_ATTRIBUTES: tuple[str, ...] = (
     "gen_ai.provider.name",
     "gen_ai.request.model",
+    "server.address",
+    "server.port",
+    "gen_ai.response.id",
     "gen_ai.response.model",
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens",
@@ -74,7 +88,12 @@ SHOWN_ATTRIBUTES: tuple[str, ...] = (
     "gen_ai.response.time_to_first_chunk",
     "litellm.response_cost",
     "gen_ai.tool.name",
+    "gen_ai.tool.type",
+    "gen_ai.tool.call.id",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
     "error.type",
+    "http.response.status_code",
     "gen_ai.input.messages",
     "gen_ai.output.messages",
 )
@@ -85,14 +104,68 @@ SUMMARISED_METRICS: tuple[str, ...] = (
     "gen_ai.client.token.usage",
     "gen_ai.client.operation.time_to_first_chunk",
     "gen_ai.client.operation.time_per_output_chunk",
+    "gen_ai.execute_tool.duration",
 )
 # The metric attributes that tell series apart, in the order they are printed.
 SERIES_KEYS: tuple[str, ...] = (
     "gen_ai.operation.name",
     "gen_ai.request.model",
+    "gen_ai.tool.name",
     "gen_ai.token.type",
     "error.type",
 )
+
+
+@dataclass
+class ExportLedger:
+    """What one OTLP exporter did: requests accepted or refused, and in the exporter's words why.
+
+    The OTLP exporters log a refusal and carry on (the application must not fail because its
+    collector did); the demo keeps count so that it can say what reached the collector.
+    """
+
+    signal: str  # "spans" or "metrics"
+    url: str
+    accepted: int = 0  # export requests the collector accepted
+    refused: int = 0  # export requests that failed (refused, or the collector unreachable)
+    items: int = 0  # spans in accepted requests (metrics are counted by request only)
+    messages: list[tuple[int, str]] = field(default_factory=list[tuple[int, str]])  # level, text
+
+    def record(self, ok: bool, items: int = 0) -> None:
+        if ok:
+            self.accepted += 1
+            self.items += items
+        else:
+            self.refused += 1
+
+    def reason(self, since: int = 0) -> str:
+        """The exporter's verdicts (its error lines) and the causes behind its retries, once each.
+
+        A refused request is logged as ``Failed to export ... code: 405, reason: ...``; an
+        unreachable collector as a series of retries, each naming the connection error, then
+        ``Failed to export ... due to timeout, max retries or shutdown.``
+        """
+        verdicts: dict[str, None] = {}
+        causes: dict[str, None] = {}
+        for level, message in self.messages[since:]:
+            if level >= logging.ERROR:
+                verdicts[message] = None
+            elif message.startswith("Transient error"):
+                errno = re.search(r"\[Errno \d+\] [^\"')]+", message)
+                causes[errno[0] if errno else message[:200]] = None
+        text = " ".join(verdicts) or "no error logged"
+        return f"{text} (cause: {'; '.join(causes)})" if causes else text
+
+
+class _LedgerLogHandler(logging.Handler):
+    """Keeps an exporter's warnings for the report (instead of loose lines on stderr)."""
+
+    def __init__(self, ledger: ExportLedger) -> None:
+        super().__init__(logging.WARNING)
+        self.ledger = ledger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.ledger.messages.append((record.levelno, record.getMessage()))
 
 
 @dataclass
@@ -104,6 +177,9 @@ class Telemetry:
     metrics: InMemoryMetricReader
     spans: InMemorySpanExporter | None
     otlp_url: str | None
+    exports: list[ExportLedger] = field(
+        default_factory=list[ExportLedger]
+    )  # --otlp: spans, metrics
 
 
 # --------------------------------------------------------------------------- setup
@@ -120,20 +196,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def otlp_readers_and_processor(url: str) -> tuple[Any, MetricReader]:
-    """OTLP/HTTP exporters, imported here because the package is optional for the demo.
+def otlp_pipeline(url: str) -> tuple[SpanProcessor, MetricReader, list[ExportLedger]]:
+    """OTLP/HTTP exporters that keep a ledger of what the collector accepted.
 
-    Raises ImportError when ``opentelemetry-exporter-otlp-proto-http`` is missing.
+    Imported here because the package is optional for the demo: raises ImportError when
+    ``opentelemetry-exporter-otlp-proto-http`` is missing.
     """
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.metrics.export import (
+        MetricExportResult,
+        MetricsData,
+        PeriodicExportingMetricReader,
+    )
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
     base = url.rstrip("/")
-    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces"))
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics"))
-    return processor, reader
+    span_ledger = ExportLedger("spans", f"{base}/v1/traces")
+    metric_ledger = ExportLedger("metrics", f"{base}/v1/metrics")
+
+    class LedgerSpanExporter(OTLPSpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            result = super().export(spans)
+            span_ledger.record(result is SpanExportResult.SUCCESS, len(spans))
+            return result
+
+    class LedgerMetricExporter(OTLPMetricExporter):
+        def export(
+            self, metrics_data: MetricsData, timeout_millis: float | None = 10_000, **kwargs: Any
+        ) -> MetricExportResult:
+            result = super().export(metrics_data, timeout_millis, **kwargs)
+            metric_ledger.record(result is MetricExportResult.SUCCESS)
+            return result
+
+    for module, ledger in (
+        (OTLPSpanExporter.__module__, span_ledger),
+        (OTLPMetricExporter.__module__, metric_ledger),
+    ):
+        logging.getLogger(module).addHandler(_LedgerLogHandler(ledger))
+    processor = BatchSpanProcessor(LedgerSpanExporter(endpoint=span_ledger.url))
+    reader = PeriodicExportingMetricReader(LedgerMetricExporter(endpoint=metric_ledger.url))
+    return processor, reader, [span_ledger, metric_ledger]
 
 
 def setup_telemetry(otlp_url: str | None) -> Telemetry:
@@ -143,15 +246,39 @@ def setup_telemetry(otlp_url: str | None) -> Telemetry:
     metrics = InMemoryMetricReader()
     readers: list[MetricReader] = [metrics]
     spans: InMemorySpanExporter | None = None
+    exports: list[ExportLedger] = []
     if otlp_url is None:
         spans = InMemorySpanExporter()
         tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     else:
-        processor, reader = otlp_readers_and_processor(otlp_url)
+        processor, reader, exports = otlp_pipeline(otlp_url)
         tracer_provider.add_span_processor(processor)
         readers.append(reader)
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
-    return Telemetry(tracer_provider, meter_provider, metrics, spans, otlp_url)
+    return Telemetry(tracer_provider, meter_provider, metrics, spans, otlp_url, exports)
+
+
+def tool_handler(
+    tracer_provider: ApiTracerProvider | None,
+    meter_provider: ApiMeterProvider | None,
+    capture_content: bool,
+) -> TelemetryHandler:
+    """util-genai's handler for the application's own tool spans (``execute_tool ...``).
+
+    util-genai reads its content capture mode from the environment when a handler is made,
+    so the variable is set for that moment only: the tool records its arguments and result
+    exactly when the LiteLLM spans of the same run record messages.
+    """
+    if capture_content:
+        os.environ[CAPTURE_CONTENT_ENV] = "SPAN_ONLY"
+    try:
+        return TelemetryHandler(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            instrumentation_scope_name="litellm_otel_demo",
+        )
+    finally:
+        os.environ.pop(CAPTURE_CONTENT_ENV, None)
 
 
 def quiet_litellm() -> None:
@@ -170,12 +297,16 @@ def get_weather(city: str) -> str:
 
 
 def run_agent(
-    tracer: Tracer, server: LoopbackLLMServer, say: Callable[[str], None] = print
+    tracer: Tracer,
+    tools: TelemetryHandler,
+    server: LoopbackLLMServer,
+    say: Callable[[str], None] = print,
 ) -> None:
     """One agent turn: tool call, tool run, streamed answer, an embedding, a failed call.
 
-    The ``agent.run`` and ``tool get_weather`` spans are the application's own; the
-    instrumentation's spans nest under them because they are current while LiteLLM runs.
+    The ``agent.run`` span is the application's own, and so is the tool run, recorded
+    through util-genai's tool invocation (``execute_tool get_weather``, kind INTERNAL); the
+    instrumentation's spans nest under ``agent.run`` because it is current while LiteLLM runs.
     """
     call_args: dict[str, Any] = {
         "api_base": server.base_url,
@@ -193,9 +324,13 @@ def run_agent(
         arguments = json.loads(tool_call.function.arguments)
         say(f"  model asked for tool: {tool_call.function.name}({arguments})")
 
-        with tracer.start_as_current_span("tool get_weather") as tool_span:
-            tool_span.set_attribute("gen_ai.tool.name", tool_call.function.name)
+        with tools.tool(tool_call.function.name, tool_type="function") as tool:
+            tool.tool_call_id = tool_call.id
+            if tool.should_capture_content:
+                tool.arguments = arguments
             result = get_weather(**arguments)
+            if tool.should_capture_content:
+                tool.tool_result = result
 
         messages += [
             {
@@ -242,7 +377,13 @@ def warm_up(server: LoopbackLLMServer) -> None:
     LiteLLM imports provider, tool-calling and error-mapping code on first use (about a
     second); without this the first run's spans would show that one-off cost.
     """
-    run_agent(NoOpTracer(), server, say=lambda _: None)
+    untraced = NoOpTracerProvider()
+    run_agent(
+        untraced.get_tracer("demo"),
+        tool_handler(untraced, NoOpMeterProvider(), capture_content=False),
+        server,
+        say=lambda _: None,
+    )
 
 
 def collect_text(stream: Iterable[Any]) -> str:
@@ -317,12 +458,13 @@ def children_by_parent(spans: Sequence[ReadableSpan]) -> dict[int | None, list[R
 def print_span(
     span: ReadableSpan, tree: dict[int | None, list[ReadableSpan]], lead: str, indent: str
 ) -> None:
-    """One span line, its key attributes, then its children, drawn as a tree.
+    """One span line (name, kind, duration, status), its key attributes, then its children.
 
     ``lead`` is drawn before the span's name, ``indent`` before every line below it.
     """
     duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-    print(f"{lead + span.name:<44} {duration_ms:8.1f} ms  {status_of(span)}")
+    line = f"{lead + span.name:<44} {span.kind.name:<8} {duration_ms:8.1f} ms  {status_of(span)}"
+    print(line)
     children = tree.get(span.context.span_id, [])
     rail = "│   " if children else "    "
     attributes = span.attributes or {}
@@ -384,15 +526,59 @@ def print_metric_summary(reader: InMemoryMetricReader) -> None:
 
 
 def report_run(telemetry: Telemetry) -> None:
-    """Tree of this run's spans (then forget them), or where OTLP sent them."""
+    """Tree of this run's spans (then forget them), or what the collector made of them."""
     if telemetry.spans is None:
+        spans = telemetry.exports[0]
+        accepted, refused, items, messages = (
+            spans.accepted,
+            spans.refused,
+            spans.items,
+            len(spans.messages),
+        )
         telemetry.tracer_provider.force_flush()
         telemetry.meter_provider.force_flush()
-        print(f"\nSpans of this run were exported over OTLP to {telemetry.otlp_url}/v1/traces")
+        if spans.refused > refused or spans.accepted == accepted:
+            reason = spans.reason(since=messages)
+            print(f"\nSpans of this run were NOT exported to {spans.url}: {reason}")
+        else:
+            print(f"\nSpans of this run: {spans.items - items} exported over OTLP to {spans.url}")
         return
     print("\nSpans of this run:")
     print_trace_tree(telemetry.spans.get_finished_spans())
     telemetry.spans.clear()
+
+
+#: What an OTLP/HTTP endpoint's refusal usually means.
+REFUSAL_HINTS: dict[str, str] = {
+    "code: 404": "404: the endpoint has no such path: it does not take this signal over OTLP/HTTP",
+    "code: 405": "405: the endpoint does not take this signal (Jaeger and Phoenix take traces "
+    "only; a Collector takes both)",
+    "Connection refused": "nothing listens at that address: is the collector running?",
+}
+
+
+def report_exports(exports: Sequence[ExportLedger]) -> bool:
+    """After shutdown (the last export): one line per signal; True when every export went in."""
+    heading("OTLP export (what the collector accepted)")
+    for ledger in exports:
+        requests = ledger.accepted + ledger.refused
+        if requests and not ledger.refused:
+            what = f"{ledger.items} spans" if ledger.signal == "spans" else "all metric points"
+            print(f"{ledger.signal}: {what} exported to {ledger.url} ({requests} requests)")
+            continue
+        if not requests:
+            print(f"{ledger.signal}: nothing was sent to {ledger.url}")
+            continue
+        print(
+            f"{ledger.signal}: NOT exported to {ledger.url}: {ledger.refused} of {requests} "
+            "export requests failed"
+        )
+        reason = ledger.reason()
+        print(f"    the exporter said: {reason}")
+        for symptom, hint in REFUSAL_HINTS.items():
+            if symptom in reason:
+                print(f"    {hint}")
+    return all(ledger.refused == 0 and ledger.accepted for ledger in exports)
 
 
 # --------------------------------------------------------------------------- main
@@ -406,24 +592,26 @@ def run_demo(telemetry: Telemetry) -> None:
         "tracer_provider": telemetry.tracer_provider,
         "meter_provider": telemetry.meter_provider,
     }
+
+    def tools(capture_content: bool) -> TelemetryHandler:
+        return tool_handler(telemetry.tracer_provider, telemetry.meter_provider, capture_content)
+
     try:
         warm_up(server)
         heading("Run 1: content capture OFF (default) — no prompt or completion text is recorded")
         instrumentor.instrument(**providers, capture_content=False)
-        run_agent(tracer, server)
+        run_agent(tracer, tools(capture_content=False), server)
         report_run(telemetry)
         instrumentor.uninstrument()
 
         heading("Run 2: content capture ON — prompts and completions are on the spans")
         instrumentor.instrument(**providers, capture_content=True)
-        run_agent(tracer, server)
+        run_agent(tracer, tools(capture_content=True), server)
         report_run(telemetry)
         instrumentor.uninstrument()
 
         heading("Metrics of both runs (count and sum per attribute set)")
         print_metric_summary(telemetry.metrics)
-        if telemetry.otlp_url is not None:
-            print(f"\nMetrics were also exported over OTLP to {telemetry.otlp_url}/v1/metrics")
     finally:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
@@ -451,6 +639,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         telemetry.tracer_provider.shutdown()
         telemetry.meter_provider.shutdown()
+    if telemetry.exports and not report_exports(telemetry.exports):
+        spans_ok = telemetry.exports[0].refused == 0 and telemetry.exports[0].accepted > 0
+        return 0 if spans_ok else EXIT_SPANS_NOT_EXPORTED
     return 0
 
 

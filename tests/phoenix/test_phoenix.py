@@ -57,10 +57,11 @@ PROJECT_ATTRIBUTE = "openinference.project.name"
 DEMO_API_KEY = "sk-demo-not-a-real-key"
 
 ROOT = "agent.run"
-# agent.run's children in start order: ours, and the app's own tool span in the middle.
+# agent.run's children in start order: ours, and the app's own tool span (util-genai's tool
+# invocation) in the middle.
 AGENT_CHILDREN = [
     "chat tool-model",
-    "tool get_weather",
+    "execute_tool get_weather",
     "chat reasoning-model",
     "embeddings text-embedding-3-small",
     "chat error-429",
@@ -188,7 +189,8 @@ def send_over_grpc(phoenix: PhoenixServer, project: str, server: LoopbackLLMServ
     try:
         for capture_content in (False, True):
             instrumentor.instrument(tracer_provider=provider, capture_content=capture_content)
-            demo.run_agent(tracer, server, say=lambda _: None)
+            tools = demo.tool_handler(provider, None, capture_content)
+            demo.run_agent(tracer, tools, server, say=lambda _: None)
             instrumentor.uninstrument()
     finally:
         if instrumentor.is_instrumented_by_opentelemetry:

@@ -27,14 +27,25 @@ METRICS = "Metrics of both runs"
 
 AGENT_CHILDREN = [
     "chat tool-model",
-    "tool get_weather",
+    "execute_tool get_weather",
     "chat reasoning-model",
     "embeddings text-embedding-3-small",
     "chat error-429",
 ]
+KINDS = {
+    "agent.run": "INTERNAL",
+    "chat tool-model": "CLIENT",
+    "execute_tool get_weather": "INTERNAL",
+    "chat reasoning-model": "CLIENT",
+    "embeddings text-embedding-3-small": "CLIENT",
+    "chat error-429": "CLIENT",
+}
+SPANS_PER_RUN = 1 + len(AGENT_CHILDREN)
 
-# "├── chat tool-model          6.9 ms  UNSET": tree drawing, name, duration, status.
-SPAN_LINE = re.compile(r"^(?P<name>\S.*?)\s+(?P<ms>\d+\.\d) ms  (?P<status>[A-Z]+)$")
+# "├── chat tool-model     CLIENT    6.9 ms  UNSET": tree drawing, name, kind, duration, status.
+SPAN_LINE = re.compile(
+    r"^(?P<name>\S.*?)\s+(?P<kind>[A-Z]+)\s+(?P<ms>\d+\.\d) ms  (?P<status>[A-Z]+)$"
+)
 TREE_CHARS = " │├└─"
 
 
@@ -43,8 +54,13 @@ class SpanLine:
     depth: int
     column: int
     name: str
+    kind: str
     status: str
     attribute_lines: list[str] = field(default_factory=list)
+
+    def attributes(self) -> dict[str, str]:
+        pairs = (line.split(" = ", 1) for line in self.attribute_lines)
+        return {key: value for key, value in pairs}
 
 
 @dataclass
@@ -96,7 +112,9 @@ def parse_tree(text: str) -> list[SpanLine]:
         match = SPAN_LINE.match(body)
         if match and " = " not in match["name"]:
             assert column % 4 == 0, line
-            spans.append(SpanLine(column // 4, column, match["name"], match["status"]))
+            spans.append(
+                SpanLine(column // 4, column, match["name"], match["kind"], match["status"])
+            )
         elif spans and " = " in body:
             assert column > spans[-1].column, f"attribute not indented under its span: {line}"
             spans[-1].attribute_lines.append(body)
@@ -120,6 +138,7 @@ def test_each_run_prints_one_agent_tree(demo: Demo, start: str, end: str) -> Non
         (0, "agent.run"),
         *((1, name) for name in AGENT_CHILDREN),
     ]
+    assert {span.name: span.kind for span in spans} == KINDS
     statuses = {span.name: span.status for span in spans}
     assert statuses["chat error-429"] == "ERROR"
     assert [name for name, status in statuses.items() if status == "ERROR"] == ["chat error-429"]
@@ -133,6 +152,43 @@ def test_each_run_prints_one_agent_tree(demo: Demo, start: str, end: str) -> Non
     } <= attribute_keys(by_name["chat tool-model"])
     assert "gen_ai.response.time_to_first_chunk" in attribute_keys(by_name["chat reasoning-model"])
     assert "error.type = RateLimitError" in by_name["chat error-429"].attribute_lines
+
+
+@pytest.mark.parametrize(("start", "end"), [(RUN_1, RUN_2), (RUN_2, METRICS)])
+def test_listing_shows_where_the_request_went_its_response_id_and_http_status(
+    demo: Demo, start: str, end: str
+) -> None:
+    """``server.address``, the response id and the HTTP status are recorded: they are shown."""
+    spans = {span.name: span.attributes() for span in parse_tree(section(demo.stdout, start, end))}
+    for name in ("chat tool-model", "chat reasoning-model", "chat error-429"):
+        assert spans[name]["server.address"] == "127.0.0.1", name
+        assert re.fullmatch(r"\d+", spans[name]["server.port"]), name
+    for name in ("chat tool-model", "chat reasoning-model"):
+        assert re.fullmatch(r"chatcmpl-loopback-\d+", spans[name]["gen_ai.response.id"]), name
+        assert "http.response.status_code" not in spans[name], name
+    assert spans["chat error-429"]["http.response.status_code"] == "429"
+    assert "gen_ai.response.id" not in spans["chat error-429"]  # no response came
+
+
+def test_tool_span_is_util_genai_tool_invocation(demo: Demo) -> None:
+    """``execute_tool get_weather`` (INTERNAL) with the tool's attributes; its arguments and
+    result only when content capture is on, like the messages of the LiteLLM spans."""
+    identity = {
+        "gen_ai.tool.name": "get_weather",
+        "gen_ai.tool.type": "function",
+        "gen_ai.tool.call.id": "call_weather_1",
+    }
+    run_1 = {span.name: span for span in parse_tree(section(demo.stdout, RUN_1, RUN_2))}
+    assert run_1["execute_tool get_weather"].attributes() == identity
+    run_2 = {span.name: span for span in parse_tree(section(demo.stdout, RUN_2, METRICS))}
+    assert run_2["execute_tool get_weather"].attributes() == {
+        **identity,
+        "gen_ai.tool.call.arguments": '{"city":"Paris"}',
+        "gen_ai.tool.call.result": '{"city": "Paris", "forecast": "sunny", "temperature_c": 21}',
+    }
+    metrics = section(demo.stdout, METRICS, None)
+    assert re.search(r"^gen_ai\.execute_tool\.duration \[s\]: 1 series$", metrics, re.MULTILINE)
+    assert re.search(r"^\s+get_weather\s+count=2 sum=", metrics, re.MULTILINE)
 
 
 def test_content_is_recorded_only_in_run_2(demo: Demo) -> None:
@@ -164,22 +220,31 @@ def test_metric_summary(demo: Demo) -> None:
     )
 
 
-def test_otlp_mode_exports_both_runs_to_a_collector() -> None:
-    """``make demo OTLP=...``: the same spans and metrics reach an OTLP/HTTP receiver."""
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-        ExportMetricsServiceRequest,
-    )
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
+@dataclass
+class Collector:
+    """What an OTLP/HTTP receiver got from one demo run, and what the demo printed."""
 
+    url: str
+    demo: Demo
+    received: dict[str, list[bytes]]
+
+    def report(self) -> list[str]:
+        return section(self.demo.stdout, "OTLP export (what the collector accepted)", None).split(
+            "\n"
+        )[2:-1]
+
+
+def run_demo_against(statuses: dict[str, int]) -> Collector:
+    """``make demo OTLP=...`` against a receiver answering each path with the given status."""
     received: dict[str, list[bytes]] = {"/v1/traces": [], "/v1/metrics": []}
 
     class Receiver(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            received.setdefault(self.path, []).append(body)
-            self.send_response(200)
+            status = statuses[self.path]
+            if status == 200:
+                received.setdefault(self.path, []).append(body)
+            self.send_response(status)
             self.send_header("content-type", "application/x-protobuf")
             self.send_header("content-length", "0")
             self.end_headers()
@@ -190,13 +255,38 @@ def test_otlp_mode_exports_both_runs_to_a_collector() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        result = run_demo("--otlp", f"http://127.0.0.1:{server.server_address[1]}")
+        result = run_demo("--otlp", url)
     finally:
         server.shutdown()
         server.server_close()
+    assert "Traceback" not in result.stderr, result.stderr
+    return Collector(url, result, received)
+
+
+def test_otlp_mode_exports_both_runs_to_a_collector() -> None:
+    """``make demo OTLP=...``: the same spans and metrics reach an OTLP/HTTP receiver."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    collector = run_demo_against({"/v1/traces": 200, "/v1/metrics": 200})
+    result, url, received = collector.demo, collector.url, collector.received
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
+    assert (
+        result.stdout.count(
+            f"\nSpans of this run: {SPANS_PER_RUN} exported over OTLP to {url}/v1/traces\n"
+        )
+        == 2
+    )
+    assert collector.report() == [
+        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces (2 requests)",
+        f"metrics: all metric points exported to {url}/v1/metrics (3 requests)",
+    ]
 
     span_names = [
         span.name
@@ -214,3 +304,45 @@ def test_otlp_mode_exports_both_runs_to_a_collector() -> None:
         for metric in scope_metrics.metrics
     }
     assert {"gen_ai.client.operation.duration", "gen_ai.client.token.usage"} <= metric_names
+
+
+def test_otlp_metrics_refused_is_reported_not_claimed() -> None:
+    """A traces-only backend (Jaeger, Phoenix) answers 405 to metrics: the demo says so.
+
+    It used to print "Metrics were also exported over OTLP" right after the exporter logged
+    ``Failed to export metrics batch code: 405``.
+    """
+    collector = run_demo_against({"/v1/traces": 200, "/v1/metrics": 405})
+    result, url = collector.demo, collector.url
+    assert result.returncode == 0, result.stderr  # the spans, what the demo is about, arrived
+    assert "Metrics were also exported" not in result.stdout
+    assert collector.report() == [
+        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces (2 requests)",
+        f"metrics: NOT exported to {url}/v1/metrics: 3 of 3 export requests failed",
+        "    the exporter said: Failed to export metrics batch code: 405, reason: Method Not "
+        "Allowed",
+        "    405: the endpoint does not take this signal (Jaeger and Phoenix take traces only; "
+        "a Collector takes both)",
+    ]
+    # The exporter's own warnings are in the report, not loose on stderr.
+    assert "Failed to export" not in result.stderr
+    assert len(collector.received["/v1/traces"]) == 2
+    assert collector.received["/v1/metrics"] == []
+
+
+def test_otlp_spans_refused_fails_the_demo() -> None:
+    """No span reached the collector: each run says so, and the demo exits 1."""
+    collector = run_demo_against({"/v1/traces": 400, "/v1/metrics": 200})
+    result, url = collector.demo, collector.url
+    assert result.returncode == 1, result.stdout + result.stderr
+    refusal = (
+        f"\nSpans of this run were NOT exported to {url}/v1/traces: Failed to export spans "
+        "batch code: 400, reason: Bad Request\n"
+    )
+    assert result.stdout.count(refusal) == 2, result.stdout
+    assert "exported over OTLP" not in result.stdout
+    assert collector.report() == [
+        f"spans: NOT exported to {url}/v1/traces: 2 of 2 export requests failed",
+        "    the exporter said: Failed to export spans batch code: 400, reason: Bad Request",
+        f"metrics: all metric points exported to {url}/v1/metrics (3 requests)",
+    ]

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -131,7 +131,7 @@ def spans_printed(stdout: str) -> list[dict[str, Any]]:
     while index != -1:
         value, end = decoder.raw_decode(stdout, index)
         if isinstance(value, dict) and "context" in value and "kind" in value:
-            spans.append(value)
+            spans.append(cast("dict[str, Any]", value))
         index = stdout.find("{", end)
     return spans
 
