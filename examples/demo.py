@@ -133,6 +133,10 @@ class ExportLedger:
     items: int = 0  # spans in accepted requests (metrics are counted by request only)
     messages: list[tuple[int, str]] = field(default_factory=list[tuple[int, str]])  # level, text
 
+    def checkpoint(self) -> tuple[int, int, int, int]:
+        """Where the ledger stands, to tell later what happened since."""
+        return self.accepted, self.refused, self.items, len(self.messages)
+
     def record(self, ok: bool, items: int = 0) -> None:
         if ok:
             self.accepted += 1
@@ -526,16 +530,15 @@ def print_metric_summary(reader: InMemoryMetricReader) -> None:
             print(f"    {label:<52} count={point.count} sum={total}")
 
 
-def report_run(telemetry: Telemetry) -> None:
-    """Tree of this run's spans (then forget them), or what the collector made of them."""
+def report_run(telemetry: Telemetry, since: tuple[int, int, int, int]) -> None:
+    """Tree of this run's spans (then forget them), or what the collector made of them.
+
+    ``since`` is the span ledger's checkpoint from before the run: the batch processor may
+    export part of a run on its own before the flush here.
+    """
     if telemetry.spans is None:
         spans = telemetry.exports[0]
-        accepted, refused, items, messages = (
-            spans.accepted,
-            spans.refused,
-            spans.items,
-            len(spans.messages),
-        )
+        accepted, refused, items, messages = since
         telemetry.tracer_provider.force_flush()
         telemetry.meter_provider.force_flush()
         if spans.refused > refused or spans.accepted == accepted:
@@ -563,18 +566,22 @@ def report_exports(exports: Sequence[ExportLedger]) -> None:
     heading("OTLP export (what the collector accepted)")
     for ledger in exports:
         requests = ledger.accepted + ledger.refused
+        # How many requests the batches took depends on timing, so they are counted only
+        # when some failed and some did not.
         if requests and not ledger.refused:
             what = f"{ledger.items} spans" if ledger.signal == "spans" else "all metric points"
-            print(f"{ledger.signal}: {what} exported to {ledger.url} ({requests} requests)")
+            print(f"{ledger.signal}: {what} exported to {ledger.url}")
             continue
         if not requests:
             print(f"{ledger.signal}: nothing was sent to {ledger.url}")
             continue
-        verdict = "only partly exported" if ledger.accepted else "NOT exported"
-        print(
-            f"{ledger.signal}: {verdict} to {ledger.url}: {ledger.refused} of {requests} "
-            "export requests failed"
-        )
+        if ledger.accepted:
+            print(
+                f"{ledger.signal}: only partly exported to {ledger.url}: {ledger.refused} of "
+                f"{requests} export requests failed"
+            )
+        else:
+            print(f"{ledger.signal}: NOT exported to {ledger.url}: every export request failed")
         reason = ledger.reason()
         print(f"    the exporter said: {reason}")
         for symptom, hint in REFUSAL_HINTS.items():
@@ -597,18 +604,23 @@ def run_demo(telemetry: Telemetry) -> None:
     def tools(capture_content: bool) -> TelemetryHandler:
         return tool_handler(telemetry.tracer_provider, telemetry.meter_provider, capture_content)
 
+    def checkpoint() -> tuple[int, int, int, int]:
+        return telemetry.exports[0].checkpoint() if telemetry.exports else (0, 0, 0, 0)
+
     try:
         warm_up(server)
         heading("Run 1: content capture OFF (default) — no prompt or completion text is recorded")
         instrumentor.instrument(**providers, capture_content=False)
+        since = checkpoint()
         run_agent(tracer, tools(capture_content=False), server)
-        report_run(telemetry)
+        report_run(telemetry, since)
         instrumentor.uninstrument()
 
         heading("Run 2: content capture ON — prompts and completions are on the spans")
         instrumentor.instrument(**providers, capture_content=True)
+        since = checkpoint()
         run_agent(tracer, tools(capture_content=True), server)
-        report_run(telemetry)
+        report_run(telemetry, since)
         instrumentor.uninstrument()
 
         heading("Metrics of both runs (count and sum per attribute set)")

@@ -284,8 +284,8 @@ def test_otlp_mode_exports_both_runs_to_a_collector() -> None:
         == 2
     )
     assert collector.report() == [
-        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces (2 requests)",
-        f"metrics: all metric points exported to {url}/v1/metrics (3 requests)",
+        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces",
+        f"metrics: all metric points exported to {url}/v1/metrics",
     ]
 
     span_names = [
@@ -317,8 +317,8 @@ def test_otlp_metrics_refused_is_reported_not_claimed() -> None:
     assert result.returncode == 0, result.stderr  # the spans, what the demo is about, arrived
     assert "Metrics were also exported" not in result.stdout
     assert collector.report() == [
-        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces (2 requests)",
-        f"metrics: NOT exported to {url}/v1/metrics: 3 of 3 export requests failed",
+        f"spans: {2 * SPANS_PER_RUN} spans exported to {url}/v1/traces",
+        f"metrics: NOT exported to {url}/v1/metrics: every export request failed",
         "    the exporter said: Failed to export metrics batch code: 405, reason: Method Not "
         "Allowed",
         "    405: the endpoint does not take this signal (Jaeger and Phoenix take traces only; "
@@ -326,7 +326,7 @@ def test_otlp_metrics_refused_is_reported_not_claimed() -> None:
     ]
     # The exporter's own warnings are in the report, not loose on stderr.
     assert "Failed to export" not in result.stderr
-    assert len(collector.received["/v1/traces"]) == 2
+    assert collector.received["/v1/traces"]
     assert collector.received["/v1/metrics"] == []
 
 
@@ -342,7 +342,7 @@ def test_otlp_spans_refused_fails_the_demo() -> None:
     assert result.stdout.count(refusal) == 2, result.stdout
     assert "exported over OTLP" not in result.stdout
     assert collector.report() == [
-        f"spans: NOT exported to {url}/v1/traces: 2 of 2 export requests failed",
+        f"spans: NOT exported to {url}/v1/traces: every export request failed",
         "    the exporter said: Failed to export spans batch code: 400, reason: Bad Request",
-        f"metrics: all metric points exported to {url}/v1/metrics (3 requests)",
+        f"metrics: all metric points exported to {url}/v1/metrics",
     ]
