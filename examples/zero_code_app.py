@@ -13,7 +13,7 @@ configured only by standard ``OTEL_*`` environment variables::
 ``LITELLM_LOCAL_MODEL_COST_MAP`` has to be in the environment, not set by this script:
 under ``opentelemetry-instrument`` LiteLLM is imported (by the instrumentor) before the
 first line of this file runs. The test suite runs this file in
-``tests/test_pipeline_zero_code.py``.
+``tests/pipelines/test_zero_code.py``.
 """
 
 from __future__ import annotations
