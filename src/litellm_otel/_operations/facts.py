@@ -51,9 +51,8 @@ def usage_counts(usage: Any) -> dict[str, int]:
         counts = _dict_usage_counts(usage)
         if counts is not None:
             return counts
-    # Some usage objects carry both spellings, one of them zero-filled.
-    prompt = field(usage, "prompt_tokens") or field(usage, "input_tokens")
-    completion = field(usage, "completion_tokens") or field(usage, "output_tokens")
+    prompt = _either(field(usage, "prompt_tokens"), field(usage, "input_tokens"))
+    completion = _either(field(usage, "completion_tokens"), field(usage, "output_tokens"))
     if not prompt and not completion:
         # LiteLLM fills ``Usage(0, 0, 0)`` when the provider sent none; no real call has
         # zero input and zero output tokens, so this is "not reported", not a count.
@@ -86,6 +85,16 @@ def usage_counts(usage: Any) -> dict[str, int]:
         if reasoning is not None:
             counts["reasoning"] = reasoning
     return counts
+
+
+def _either(first: Any, second: Any) -> Any:
+    """One count under two spellings: some usage objects carry both, one of them zero-filled,
+    so a non-zero one wins; a reported 0 is still a count."""
+    if first:
+        return first
+    if second:
+        return second
+    return first if first is not None else second
 
 
 def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
