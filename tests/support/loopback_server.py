@@ -49,6 +49,11 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
     considers text-completion models (``openai/gpt-3.5-turbo-instruct``, or
     names it does not know, such as ``openai/error-429``); for chat models
     like ``openai/gpt-4o-mini`` it calls ``/chat/completions`` instead.
+``POST /openai/deployments/<name>/chat/completions`` (and ``/embeddings``)
+    Azure OpenAI's deployment paths (``model="azure/<name>"``, ``api_version``
+    given, ``api_base`` the server's root without ``/v1``): answered like the
+    plain ones.  LiteLLM's Azure provider still calls the OpenAI SDK's
+    resource methods, so SDK instrumentations see these calls.
 ``POST /embeddings``
     ``litellm.embedding``; ``n`` inputs give ``n`` vectors of ``dimensions``
     (default 8) floats, or base64 when ``encoding_format="base64"``.
@@ -332,6 +337,15 @@ def _usage(n: int) -> JSONDict:
     }
 
 
+# Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions.
+_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/[^/]+(?=/)")
+
+
+def _route_of(path: str) -> str:
+    """The OpenAI endpoint a request path names, with ``/v1`` or an Azure deployment stripped."""
+    return _AZURE_DEPLOYMENT.sub("", path, count=1).removeprefix("/v1")
+
+
 def _error_body(status: int) -> JSONDict:
     """Build an error in OpenAI's shape so the SDK maps it to its typed errors."""
     kind, code = _ERROR_KINDS.get(
@@ -501,7 +515,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._send_json(400, _error_body(400))
             return
-        route = path.removeprefix("/v1")
+        route = _route_of(path)
         if route == "/chat/completions":
             self._completion(body, chat=True)
         elif route == "/completions":
