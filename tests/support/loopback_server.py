@@ -54,6 +54,10 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
     given, ``api_base`` the server's root without ``/v1``): answered like the
     plain ones.  LiteLLM's Azure provider still calls the OpenAI SDK's
     resource methods, so SDK instrumentations see these calls.
+``POST /model/<id>/converse``
+    Amazon Bedrock's Converse API, as LiteLLM's Rust bridge sends it for
+    ``litellm.transcription(model="bedrock/<id>", api_base=<server root>)``:
+    one text block (``CONTENT``), usage 12 in / 5 out.
 ``POST /embeddings``
     ``litellm.embedding``; ``n`` inputs give ``n`` vectors of ``dimensions``
     (default 8) floats, or base64 when ``encoding_format="base64"``.
@@ -341,6 +345,10 @@ def _usage(n: int) -> JSONDict:
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/[^/]+(?=/)")
 
 
+# Amazon Bedrock's Converse API: /model/<model id>/converse.
+_BEDROCK_CONVERSE = re.compile(r"^/model/[^/]+/converse$")
+
+
 def _route_of(path: str) -> str:
     """The OpenAI endpoint a request path names, with ``/v1`` or an Azure deployment stripped."""
     return _AZURE_DEPLOYMENT.sub("", path, count=1).removeprefix("/v1")
@@ -537,6 +545,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._speech(body)
         elif route == "/moderations":
             self._moderations(body)
+        elif _BEDROCK_CONVERSE.match(path):
+            self._converse(body, model_id=path.split("/")[2])
         else:
             self._not_found(path)
 
@@ -828,6 +838,25 @@ class _Handler(BaseHTTPRequestHandler):
         if self._maybe_error(self._mode(body)):
             return
         self._send_bytes(200, SPEECH_AUDIO, "audio/mpeg")
+
+    def _converse(self, body: JSONDict, *, model_id: str) -> None:
+        """Answer Bedrock's ``/model/<id>/converse`` with one text block and token usage (the
+        model id is in the path, so it picks the mode: ``bedrock/error-429`` fails)."""
+        if self._maybe_error(self._mode(body) or model_id):
+            return
+        self._send_json(
+            200,
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": CONTENT}]}},
+                "stopReason": "end_turn",
+                "usage": {
+                    "inputTokens": PROMPT_TOKENS,
+                    "outputTokens": COMPLETION_TOKENS_PER_CHOICE,
+                    "totalTokens": PROMPT_TOKENS + COMPLETION_TOKENS_PER_CHOICE,
+                },
+                "metrics": {"latencyMs": 1},
+            },
+        )
 
     def _moderations(self, body: JSONDict) -> None:
         """Answer ``/moderations``: nothing is ever flagged, one result per input."""
