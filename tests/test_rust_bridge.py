@@ -405,3 +405,49 @@ def test_watch_catches_a_rust_call_past_our_wrappers(
     assert traced.finished() == []
     assert len(server.requests) == 1
     assert rust.slipped() == ["transcription"]
+
+
+def _router(server: Any, model: str) -> litellm.Router:
+    params = {"model": model, "api_base": server.base_url, "api_key": API_KEY, "max_retries": 0}
+    return litellm.Router(model_list=[{"model_name": "group", "litellm_params": params}])
+
+
+def _check_router_trace(telemetry: Telemetry, operation: str, server: Any, rust: RustWatch) -> None:
+    spans = telemetry.finished()
+    (parent,) = [s for s in spans if s.kind is trace.SpanKind.INTERNAL]
+    (child,) = [s for s in spans if s.kind is trace.SpanKind.CLIENT]
+    assert parent.name == f"router {operation} group"
+    assert parent.attributes["litellm.router.attempts"] == 1
+    assert child.parent is not None
+    assert child.parent.span_id == parent.context.span_id
+    assert len(server.requests) == 1
+    assert rust.slipped() == []
+
+
+@pytest.mark.parametrize("method", ["completion", "responses"])
+def test_sync_router_with_rust_on_is_a_parent_over_one_attempt(
+    method: str, rust: RustWatch, traced: Telemetry, server: Any
+) -> None:
+    """LiteLLM's Router (a facade over a Rust core in recent releases) calls the ``litellm.``
+    functions for each attempt: our router span is the parent of exactly one attempt span."""
+    router = _router(server, "openai/gpt-4o-mini")
+    if method == "responses":
+        router.responses(model="group", input="Say hi")
+    else:
+        router.completion(model="group", messages=user_messages())
+    _check_router_trace(traced, "chat", server, rust)
+
+
+@pytest.mark.parametrize("method", ["acompletion", "aembedding"])
+async def test_async_router_with_rust_on_is_a_parent_over_one_attempt(
+    method: str, rust: RustWatch, traced: Telemetry, server: Any
+) -> None:
+    if method == "aembedding":
+        await _router(server, "openai/text-embedding-3-small").aembedding(
+            model="group", input=["a"]
+        )
+    else:
+        await _router(server, "openai/gpt-4o-mini").acompletion(
+            model="group", messages=user_messages()
+        )
+    _check_router_trace(traced, "embeddings" if method == "aembedding" else "chat", server, rust)
