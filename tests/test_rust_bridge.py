@@ -32,9 +32,15 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from litellm_otel._operations import SURFACES
-from tests.conftest import API_KEY, Telemetry, user_messages
-from tests.test_entry_points import AUDIO, ENTRY_POINTS, MODELS, NO_MAX_RETRIES, server_args
+from litellm_otel._operations import ENTRY_POINTS as WRAPPED
+from tests.operations.test_entry_points import (
+    AUDIO,
+    ENTRY_POINTS,
+    MODELS,
+    NO_MAX_RETRIES,
+    server_args,
+)
+from tests.support.telemetry import API_KEY, Telemetry, user_messages
 
 if importlib.util.find_spec("litellm.rust_bridge") is None:
     pytest.skip(
@@ -179,16 +185,16 @@ CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
 async def call_entry(name: str, server: Any) -> Any:
     call, _, retries = CASES[name]
     result = call(getattr(litellm, name), **server_args(server, retries=retries))
-    if SURFACES[name][1]:
+    if WRAPPED[name].is_async:
         result = await result
     return result
 
 
 def test_every_wrapped_function_has_a_rust_case() -> None:
-    assert sorted(CASES) == sorted(SURFACES)
+    assert sorted(CASES) == sorted(WRAPPED)
 
 
-@pytest.mark.parametrize("name", sorted(SURFACES))
+@pytest.mark.parametrize("name", sorted(WRAPPED))
 async def test_wrapped_function_with_rust_on_is_one_span(
     name: str, rust: RustWatch, traced: Telemetry, server: Any
 ) -> None:
@@ -243,7 +249,7 @@ STREAMS: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[[Any], tuple[
 
 async def read_stream(name: str, kwargs: dict[str, Any], telemetry: Telemetry | None) -> list[Any]:
     """Open and read a stream; checks the span stays open until the stream is exhausted."""
-    is_async = SURFACES[name][1]
+    is_async = WRAPPED[name].is_async
     opened = STREAMS[name][0](kwargs)
     stream = await opened if is_async else opened
     chunks: list[Any] = []
