@@ -14,6 +14,7 @@ from typing import Any
 
 import litellm
 import pytest
+import wrapt
 from litellm import acompletion as early_acompletion
 from litellm import completion as early_completion
 from litellm import embedding as early_embedding
@@ -192,3 +193,25 @@ def test_callback_never_doubles_wrapped_or_rebound_calls(
     list(early_completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
     time.sleep(0.3)
     assert len(wait_for_spans(telemetry, 4, timeout=0.5)) == 3
+
+
+def test_instrument_survives_imports_while_it_walks_the_modules(
+    monkeypatch: pytest.MonkeyPatch, instrument: Any
+) -> None:
+    """Other threads (LiteLLM's workers, lazy imports, finalizers run by the garbage collector)
+    add to ``sys.modules`` while ``instrument()`` walks it for early-bound references."""
+    import sys
+    import types
+
+    class ImportingMeanwhile(dict[str, Any]):
+        def items(self) -> Any:
+            for index, item in enumerate(super().items()):
+                if index == 1:
+                    self["tests_imported_meanwhile"] = types.ModuleType("meanwhile")
+                yield item
+
+    monkeypatch.setattr(sys, "modules", ImportingMeanwhile(sys.modules))
+    telemetry = instrument()
+    assert isinstance(litellm.completion, wrapt.FunctionWrapper)
+    assert early_completion is litellm.completion
+    assert telemetry.finished() == []

@@ -30,7 +30,9 @@ def rebind(replacements: Mapping[int, tuple[Any, Any]]) -> Rebound:
     """Replace module globals that are ``original`` by ``wrapper``; ``{id(original): (original,
     wrapper)}``. Returns what was changed, for :func:`restore`."""
     changed: Rebound = []
-    for module_name, module in list(sys.modules.items()):
+    # A copy made in one step: other threads import while we walk (and a list built item by
+    # item can run the garbage collector, whose finalizers may import too).
+    for module_name, module in sys.modules.copy().items():
         if module is None or module_name.startswith(_SKIPPED_PREFIXES):
             continue
         try:

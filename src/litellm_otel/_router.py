@@ -218,6 +218,16 @@ def make_router_wrapper(
     return sync_wrapper
 
 
+def _served_by_metaclass(router_class: type, name: str) -> bool:
+    """True when the class answers ``name`` only through its metaclass's ``__getattr__``."""
+    if not hasattr(type(router_class), "__getattr__"):
+        return False
+    try:
+        return callable(getattr(router_class, name, None))
+    except Exception:
+        return False
+
+
 class RouterInstrumentation:
     """Wraps the Router methods and observes the attempts the call recorder reports.
 
@@ -226,12 +236,17 @@ class RouterInstrumentation:
     recent releases), which no class-level wrapper can reach. Per-instance wrappers outlive
     ``uninstrument()`` on the instances that have them; they check :attr:`enabled` and pass
     calls straight through once it is false.
+
+    A Router class that defines no method itself but serves them through its metaclass (a
+    facade over a core class, as LiteLLM's Rust-core Router is) is wrapped on the class too:
+    the facade stores the wrapper on its core and puts the original back on ``delattr``.
     """
 
     def __init__(self, tracer: trace.Tracer) -> None:
         self.tracer = tracer
         self.enabled = True
         self.on_class: list[str] = []
+        self.via_metaclass: list[str] = []
         self.per_instance: list[tuple[str, str, bool]] = []
         # The Router call in progress in this thread or task, if any.
         self.current: CurrentCall = ContextVar("litellm_otel_router_call", default=None)
@@ -259,11 +274,12 @@ class RouterInstrumentation:
 
     def install(self, router_class: type) -> None:
         for name, (operation, is_async) in ROUTER_METHODS.items():
-            if callable(inspect.getattr_static(router_class, name, None)):
+            defined = callable(inspect.getattr_static(router_class, name, None))
+            if defined or _served_by_metaclass(router_class, name):
                 wrapt.wrap_function_wrapper(
                     router_class, name, self._wrapper(operation, is_async, per_instance=False)
                 )
-                self.on_class.append(name)
+                (self.on_class if defined else self.via_metaclass).append(name)
             else:
                 self.per_instance.append((name, operation, is_async))
         if self.per_instance:
@@ -290,5 +306,12 @@ class RouterInstrumentation:
         self.enabled = False
         for name in self.on_class:
             unwrap(router_class, name)
+        for name in self.via_metaclass:
+            try:
+                current = getattr(router_class, name, None)
+                if isinstance(current, (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper)):
+                    delattr(router_class, name)
+            except Exception:
+                report_failure("unwrapping a Router method")
         if self.per_instance:
             unwrap(router_class, "__init__")

@@ -166,9 +166,10 @@ def test_positional_arguments_still_bind_to_the_same_names(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(ROUTER_METHODS))
 def test_router_methods_are_still_reachable(name: str) -> None:
-    """On the class (wrapped there) or assigned per instance by ``Router.__init__`` (wrapped
-    by the ``__init__`` hook); ``_router.RouterInstrumentation`` handles either."""
-    on_class = callable(inspect.getattr_static(litellm.Router, name, None))
+    """On the class (wrapped there), served by the class's metaclass (a facade over a core
+    class: wrapped on the class too) or assigned per instance by ``Router.__init__`` (wrapped
+    by the ``__init__`` hook); ``_router.RouterInstrumentation`` handles each."""
+    on_class = callable(getattr(litellm.Router, name, None))
     router = litellm.Router(
         model_list=[
             {"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x"}}
@@ -185,9 +186,12 @@ def test_router_methods_are_still_reachable(name: str) -> None:
     "name", sorted(name for name in ROUTER_METHODS if hasattr(litellm.Router, name))
 )
 def test_router_methods_take_the_model_group_first(name: str) -> None:
-    """The router wrapper reads ``kwargs.get("model", args[0])``: model must stay first."""
-    names = list(parameters(getattr(litellm.Router, name)))
-    assert names[:2] == ["self", "model"], (
+    """The router wrapper reads ``kwargs.get("model", args[0])``: model must stay first (a
+    method taking ``*args`` forwards the caller's positionals as they came)."""
+    found = list(parameters(getattr(litellm.Router, name)).values())
+    names = [p.name for p in found]
+    forwards = len(found) > 1 and found[1].kind is inspect.Parameter.VAR_POSITIONAL
+    assert names[:2] == ["self", "model"] or forwards, (
         f"litellm.Router.{name}'s first parameter is no longer 'model' in LiteLLM "
         f"{LITELLM_VERSION} ({names[:3]}): the router span would name the wrong model group"
     )
@@ -199,6 +203,8 @@ def test_router_methods_take_the_model_group_first(name: str) -> None:
         pytest.param(
             "before",
             marks=pytest.mark.xfail(
+                # Routers whose class serves responses (the Rust-core facade) are wrapped there
+                not callable(getattr(litellm.Router, "responses", None)),
                 strict=True,
                 reason="a Router built before instrument() keeps LiteLLM's original "
                 "litellm.responses in an instance attribute that only new instances get "

@@ -49,6 +49,15 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
     considers text-completion models (``openai/gpt-3.5-turbo-instruct``, or
     names it does not know, such as ``openai/error-429``); for chat models
     like ``openai/gpt-4o-mini`` it calls ``/chat/completions`` instead.
+``POST /openai/deployments/<name>/chat/completions`` (and ``/embeddings``)
+    Azure OpenAI's deployment paths (``model="azure/<name>"``, ``api_version``
+    given, ``api_base`` the server's root without ``/v1``): answered like the
+    plain ones.  LiteLLM's Azure provider still calls the OpenAI SDK's
+    resource methods, so SDK instrumentations see these calls.
+``POST /model/<id>/converse``
+    Amazon Bedrock's Converse API, as LiteLLM's Rust bridge sends it for
+    ``litellm.transcription(model="bedrock/<id>", api_base=<server root>)``:
+    one text block (``CONTENT``), usage 12 in / 5 out.
 ``POST /embeddings``
     ``litellm.embedding``; ``n`` inputs give ``n`` vectors of ``dimensions``
     (default 8) floats, or base64 when ``encoding_format="base64"``.
@@ -332,6 +341,19 @@ def _usage(n: int) -> JSONDict:
     }
 
 
+# Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions.
+_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/[^/]+(?=/)")
+
+
+# Amazon Bedrock's Converse API: /model/<model id>/converse.
+_BEDROCK_CONVERSE = re.compile(r"^/model/[^/]+/converse$")
+
+
+def _route_of(path: str) -> str:
+    """The OpenAI endpoint a request path names, with ``/v1`` or an Azure deployment stripped."""
+    return _AZURE_DEPLOYMENT.sub("", path, count=1).removeprefix("/v1")
+
+
 def _error_body(status: int) -> JSONDict:
     """Build an error in OpenAI's shape so the SDK maps it to its typed errors."""
     kind, code = _ERROR_KINDS.get(
@@ -501,7 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._send_json(400, _error_body(400))
             return
-        route = path.removeprefix("/v1")
+        route = _route_of(path)
         if route == "/chat/completions":
             self._completion(body, chat=True)
         elif route == "/completions":
@@ -523,6 +545,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._speech(body)
         elif route == "/moderations":
             self._moderations(body)
+        elif _BEDROCK_CONVERSE.match(path):
+            self._converse(body, model_id=path.split("/")[2])
         else:
             self._not_found(path)
 
@@ -814,6 +838,25 @@ class _Handler(BaseHTTPRequestHandler):
         if self._maybe_error(self._mode(body)):
             return
         self._send_bytes(200, SPEECH_AUDIO, "audio/mpeg")
+
+    def _converse(self, body: JSONDict, *, model_id: str) -> None:
+        """Answer Bedrock's ``/model/<id>/converse`` with one text block and token usage (the
+        model id is in the path, so it picks the mode: ``bedrock/error-429`` fails)."""
+        if self._maybe_error(self._mode(body) or model_id):
+            return
+        self._send_json(
+            200,
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": CONTENT}]}},
+                "stopReason": "end_turn",
+                "usage": {
+                    "inputTokens": PROMPT_TOKENS,
+                    "outputTokens": COMPLETION_TOKENS_PER_CHOICE,
+                    "totalTokens": PROMPT_TOKENS + COMPLETION_TOKENS_PER_CHOICE,
+                },
+                "metrics": {"latencyMs": 1},
+            },
+        )
 
     def _moderations(self, body: JSONDict) -> None:
         """Answer ``/moderations``: nothing is ever flagged, one result per input."""
