@@ -71,12 +71,13 @@ test-proxy: $(STAMP)
 	$(PY) -m pytest tests/proxy -m proxy $(PYTEST_ARGS)
 
 # Benchmarks (not run by CI: they take minutes and need a quiet machine). See bench/README.md.
+# Ours, the floors, no SDK, and the memory soak; BENCH_ARGS=--quick is a few-minute smoke test.
 .PHONY: bench bench-peers soak
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# The same workloads with OpenInference's, Traceloop's and OpenLIT's LiteLLM instrumentations,
-# each in its own virtual environment under .bench/venvs/.
+# Ours and the floors with OpenInference's, Traceloop's and OpenLIT's LiteLLM instrumentations
+# in one run, each peer in its own virtual environment under .bench/venvs/.
 bench-peers: $(STAMP)
 	$(PY) bench/run.py --peers $(BENCH_ARGS)
 
