@@ -14,8 +14,9 @@ in the same place, under the same timing shim, in the same rounds.
   preset (no mapping of LiteLLM's objects): what the shared emitter costs by itself.
 
 The shapes (names, attributes, metric series) come from a real instrumented call
-(``common.capture_shapes``); ``tests/test_bench_references.py`` checks both references emit
-exactly them. A context-variable guard keeps a call LiteLLM makes to itself to one span.
+(``common.capture_shapes``); ``tests/pipelines/test_bench_references.py`` checks both
+references emit exactly them. A context-variable guard keeps a call LiteLLM makes to itself
+to one span.
 """
 
 from __future__ import annotations
