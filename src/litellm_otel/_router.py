@@ -125,6 +125,9 @@ class RouterCall:
             report_failure("finishing a router span")
         finally:
             span.end()
+            # The attempts' invocations are done with; contexts LiteLLM copies for its
+            # background threads may keep this object alive a while longer.
+            self.attempts.clear()
 
 
 def _attempt_model_group(params: Mapping[str, Any]) -> str | None:

@@ -163,11 +163,15 @@ class Soak:
     tracer: Any
     records: Records
     instrumentor: LiteLLMInstrumentor
+    # Ids of earlier tests' spans and invocations; they are kept alive by ``KEPT`` below, so no
+    # object made during the soak can reuse one.
+    alive_before: frozenset[int] = frozenset()
     figures: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture
 def soak() -> Iterator[Soak]:
+    alive_before = frozenset(id(obj) for obj in tracked_objects())
     exporter = CountingExporter()
     spans = OpenSpans()
     tracer_provider = TracerProvider()
@@ -184,7 +188,13 @@ def soak() -> Iterator[Soak]:
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:
         yield Soak(
-            exporter, spans, metrics, tracer_provider.get_tracer("soak"), records, instrumentor
+            exporter,
+            spans,
+            metrics,
+            tracer_provider.get_tracer("soak"),
+            records,
+            instrumentor,
+            alive_before,
         )
     finally:
         instrumentor.uninstrument()
@@ -252,8 +262,28 @@ def traced_bytes() -> int:
     return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
-def live_objects() -> tuple[collections.Counter[str], list[Any]]:
-    """Our per-call objects, and the SDK spans, still alive after a full collection.
+def tracked_objects() -> list[Any]:
+    """The live objects ``live_objects`` looks for (earlier tests' ones are pinned in ``KEPT``)."""
+    from opentelemetry.sdk.trace import Span as SdkSpan
+    from opentelemetry.util.genai.invocation import EmbeddingInvocation, InferenceInvocation
+
+    from litellm_otel._streams import StreamSession, _StreamProxy
+
+    kinds = (_StreamProxy, StreamSession, InferenceInvocation, EmbeddingInvocation, SdkSpan)
+    gc.collect()
+    found = [obj for obj in gc.get_objects() if issubclass(type(obj), kinds)]
+    KEPT.extend(found)
+    return found
+
+
+KEPT: list[Any] = []
+
+
+def live_objects(
+    before: frozenset[int] = frozenset(),
+) -> tuple[collections.Counter[str], list[Any]]:
+    """Our per-call objects, and the SDK spans, still alive after a full collection, leaving
+    out those alive ``before`` the soak (earlier tests' objects that their modules keep).
 
     LiteLLM's success logging for sync calls runs on its thread pool with a copy of the
     caller's context, which keeps that call's spans reachable for a moment: wait for it.
@@ -270,6 +300,8 @@ def live_objects() -> tuple[collections.Counter[str], list[Any]]:
         counts: collections.Counter[str] = collections.Counter()
         spans: list[Any] = []
         for obj in gc.get_objects():
+            if id(obj) in before:
+                continue
             kind = type(obj)  # type(), not isinstance: proxies pretend to be what they wrap
             if issubclass(kind, ours):
                 counts[kind.__name__] += 1
@@ -380,7 +412,7 @@ def test_soak(soak: Soak) -> None:
     assert durations == STREAMS + ASYNC_CALLS + THREADS * CALLS_PER_THREAD + warmup_calls
     callback = soak.instrumentor._callback  # the opt-in early-bound path, when enabled
     assert callback is None or callback._open == {}, "calls left in the early-bound registry"
-    leftovers, spans_alive = live_objects()
+    leftovers, spans_alive = live_objects(soak.alive_before)
     assert not leftovers, f"per-call objects still alive: {dict(leftovers)}"
     assert len(spans_alive) <= SPANS_KEPT_BY_LITELLM, [s.name for s in spans_alive[:5]]
     assert all(span.end_time is not None for span in spans_alive)
