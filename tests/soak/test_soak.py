@@ -62,6 +62,10 @@ WARMUP_CALLS_PER_THREAD = 3
 MODEL = "openai/gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "soak"}]
 ANSWER = "0123456789"  # LiteLLM's mock streams it as a handful of chunks
+EARLY_BOUND_CALLS = max(20, round(400 * SCALE))
+# A reference no module global holds, taken before instrument(): only the opt-in LiteLLM
+# callback path can trace calls through it.
+EARLY_BOUND = {"completion": litellm.completion}
 
 # Bounds, with their reasons (figures measured at scale 1 are in docs/reliability.md).
 # Allocations from our code and OpenTelemetry still alive after 18,000 more streams: the
@@ -185,7 +189,9 @@ def soak() -> Iterator[Soak]:
         logger.addHandler(records)
     instrumentor = LiteLLMInstrumentor()
     reset_reported()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrumentor.instrument(
+        tracer_provider=tracer_provider, meter_provider=meter_provider, early_bound_callback=True
+    )
     try:
         yield Soak(
             exporter,
@@ -403,15 +409,36 @@ def test_soak(soak: Soak) -> None:
     check_parentage(soak.exporter.kept, "thread-", THREADS * CALLS_PER_THREAD)
     soak.exporter.kept = []
 
+    # Phase 4: calls through a reference bound before instrument(), traced by the callback
+    # path (their spans end on LiteLLM's logging thread: wait for them, with a deadline).
+    phase = time.perf_counter()
+    soak.exporter.reset()
+    for index in range(EARLY_BOUND_CALLS):
+        stream = index % 2 == 1
+        result = EARLY_BOUND["completion"](
+            model=MODEL, messages=MESSAGES, mock_response=ANSWER, stream=stream
+        )
+        if stream:
+            assert "".join(chunk.choices[0].delta.content or "" for chunk in result) == ANSWER
+    deadline = time.monotonic() + 30
+    while soak.exporter.count < EARLY_BOUND_CALLS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    figures["early-bound calls"] = EARLY_BOUND_CALLS
+    figures["early-bound: seconds"] = time.perf_counter() - phase
+    assert soak.exporter.count == EARLY_BOUND_CALLS
+    callback = soak.instrumentor._callback
+    assert callback is not None
+    assert callback._open == {}, "calls left in the early-bound registry"
+
     # The whole run.
-    total = STREAMS + 2 * ASYNC_CALLS + 2 * THREADS * CALLS_PER_THREAD
+    total = STREAMS + 2 * ASYNC_CALLS + 2 * THREADS * CALLS_PER_THREAD + EARLY_BOUND_CALLS
     assert soak.spans.started == soak.spans.ended == total
     assert soak.spans.ended_twice == 0
     durations = _metric_count(soak.metrics, "gen_ai.client.operation.duration")
     warmup_calls = len(SYNC_MIX) * 10 + ASYNC_CALLS + THREADS * WARMUP_CALLS_PER_THREAD
-    assert durations == STREAMS + ASYNC_CALLS + THREADS * CALLS_PER_THREAD + warmup_calls
-    callback = soak.instrumentor._callback  # the opt-in early-bound path, when enabled
-    assert callback is None or callback._open == {}, "calls left in the early-bound registry"
+    assert durations == (
+        STREAMS + ASYNC_CALLS + THREADS * CALLS_PER_THREAD + EARLY_BOUND_CALLS + warmup_calls
+    )
     leftovers, spans_alive = live_objects(soak.alive_before)
     assert not leftovers, f"per-call objects still alive: {dict(leftovers)}"
     assert len(spans_alive) <= SPANS_KEPT_BY_LITELLM, [s.name for s in spans_alive[:5]]
