@@ -29,7 +29,7 @@ def test_sync_completion_span(traced: Telemetry, call_args: dict[str, Any], serv
         "gen_ai.request.model": "gpt-4o-mini",
         "server.address": "127.0.0.1",
         "server.port": server.port,
-        "gen_ai.response.id": span.attributes["gen_ai.response.id"],
+        "gen_ai.response.id": response.id,
         "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 12,
@@ -38,10 +38,10 @@ def test_sync_completion_span(traced: Telemetry, call_args: dict[str, Any], serv
         "gen_ai.usage.reasoning.output_tokens": 2,
         "litellm.provider": "openai",
         "litellm.request.model": MODEL,
-        "litellm.response_cost": pytest.approx(span.attributes["litellm.response_cost"]),
+        # LiteLLM's own cost of the call, as it hands it to the caller
+        "litellm.response_cost": response._hidden_params["response_cost"],
     }
     assert span.attributes["litellm.response_cost"] > 0
-    assert span.attributes["gen_ai.response.id"] == response.id
     assert response.id.startswith("chatcmpl-loopback-")
 
 
