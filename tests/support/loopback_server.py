@@ -28,6 +28,13 @@ Behaviour is selected by the requested ``model`` (LiteLLM strips the
 ``error-<status>``
     An OpenAI-shaped JSON error with that HTTP status (400-599), e.g.
     ``error-500``, ``error-429`` (with ``retry-after: 0``), ``error-401``.
+``leak-<shape>`` (optionally ``leak-<shape>-<status>``)
+    Errors shaped like real providers' that echo what the client sent: the
+    API key (full or masked), the auth headers, the request body.  See
+    ``LEAK_SHAPES`` for the shapes and their default statuses; they exist so
+    tests can prove no secret or prompt reaches telemetry from error text.
+``leak-midstream``
+    A chat stream that sends two chunks, then an error event quoting the key.
 ``slow-stream`` / ``drop-stream`` / ``long-stream``
     Streaming variants: 50 ms between chunks; connection dropped after two
     chunks; ``x-loopback-chunks`` (default 1000) one-character content chunks.
@@ -36,7 +43,11 @@ Because a test may want a special behaviour while still sending an ordinary
 model name (for example to assert on ``gen_ai.request.model``), the mode can
 also be forced with the ``x-loopback-mode`` request header or a
 ``"loopback_mode"`` field in the JSON body (LiteLLM: ``extra_headers`` /
-``extra_body``).  Those take precedence over the model name.
+``extra_body``).  Those take precedence over the model name.  An
+``x-loopback-reply`` header (URL-safe base64 of JSON ``{"status",
+"content_type", "body"}``) makes any POST endpoint answer exactly that
+(``encode_reply()`` builds it): the property tests send generated provider
+error bodies this way.
 
 Endpoints (all under ``base_url``, i.e. ``/v1``; every POST endpoint answers
 an ``error-<status>`` mode with the error shape above).  The LiteLLM calls
@@ -52,8 +63,9 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
 ``POST /openai/deployments/<name>/chat/completions`` (and ``/embeddings``)
     Azure OpenAI's deployment paths (``model="azure/<name>"``, ``api_version``
     given, ``api_base`` the server's root without ``/v1``): answered like the
-    plain ones.  LiteLLM's Azure provider still calls the OpenAI SDK's
-    resource methods, so SDK instrumentations see these calls.
+    plain ones (the deployment name selects the mode when the body names no
+    model).  LiteLLM's Azure provider still calls the OpenAI SDK's resource
+    methods, so SDK instrumentations see these calls.
 ``POST /model/<id>/converse``
     Amazon Bedrock's Converse API, as LiteLLM's Rust bridge sends it for
     ``litellm.transcription(model="bedrock/<id>", api_base=<server root>)``:
@@ -123,6 +135,10 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
     ``openai/...`` comes back verbatim) and neither call honours
     ``max_retries``: errors are tried 3 times unless an ``openai.OpenAI``
     ``client=`` with ``max_retries=0`` is passed.
+``POST /messages`` (also ``/v1/messages``)
+    Anthropic's Messages API path (``anthropic/<model>`` with ``api_base``
+    without ``/v1``): only the error and ``leak-`` modes, in Anthropic's
+    error shape; anything else is a 404.
 ``GET /models``
     The list of special model names (health checks).
 
@@ -170,7 +186,7 @@ if TYPE_CHECKING:
     #: ``(choice index, delta, finish_reason)`` for one streamed chat chunk.
     _Delta = tuple[int, "JSONDict", str | None]
 
-__all__ = ["LoopbackLLMServer", "RecordedRequest"]
+__all__ = ["LEAK_SHAPES", "LoopbackLLMServer", "RecordedRequest", "encode_reply", "mask_key"]
 
 JSONDict = dict[str, Any]
 
@@ -342,7 +358,7 @@ def _usage(n: int) -> JSONDict:
 
 
 # Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions.
-_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/[^/]+(?=/)")
+_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(?=/)")
 
 
 # Amazon Bedrock's Converse API: /model/<model id>/converse.
@@ -368,6 +384,119 @@ def _error_body(status: int) -> JSONDict:
             "code": code,
         }
     }
+
+
+_LEAK_MODEL = re.compile(r"^leak-([a-z]+)(?:-(\d{3}))?$")
+
+
+def mask_key(key: str) -> str:
+    """A key masked the way OpenAI's 401 shows it: a prefix, stars, the last four."""
+    if len(key) <= 12:
+        return key[:3] + "*" * max(len(key) - 5, 3) + key[-2:]
+    return key[:8] + "*" * (len(key) - 12) + key[-4:]
+
+
+def encode_reply(status: int, body: str, content_type: str = "application/json") -> str:
+    """The ``x-loopback-reply`` header value that makes the server answer exactly this."""
+    reply = {"status": status, "content_type": content_type, "body": body}
+    return base64.urlsafe_b64encode(json.dumps(reply).encode()).decode("ascii")
+
+
+def _presented_key(headers: dict[str, str]) -> str:
+    """The credential the client sent, whichever header carried it."""
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return headers.get("api-key") or headers.get("x-api-key") or authorization
+
+
+def _leak_body(shape: str, status: int, headers: dict[str, str], body: JSONDict | None) -> object:
+    """An error body of ``shape`` echoing the key, the auth headers or the request.
+
+    ``openai``: OpenAI's 401, key masked with its prefix and last four visible;
+    ``vllm``: an OpenAI-compatible server quoting the whole key; ``headers``: a
+    gateway echoing the request headers; ``azure``: Azure OpenAI's shape with the
+    ``api-key`` header quoted; ``anthropic``: Anthropic's shape quoting ``x-api-key``;
+    ``echo``: a server error quoting the request body and headers; ``text``: a
+    plain-text body (``str``) with the ``Authorization`` header line.
+    """
+    key = _presented_key(headers)
+    auth = {
+        name: value
+        for name, value in headers.items()
+        if name in ("authorization", "api-key", "x-api-key", "x-goog-api-key")
+    }
+    if shape == "openai":
+        return {
+            "error": {
+                "message": f"Incorrect API key provided: {mask_key(key)}. You can find your "
+                "API key at https://platform.openai.com/account/api-keys.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
+    if shape == "vllm":
+        return {
+            "object": "error",
+            "message": f"Unauthorized: API key {key!r} is not valid for this server",
+            "type": "Unauthorized",
+            "param": None,
+            "code": status,
+        }
+    if shape == "headers":
+        return {
+            "error": {
+                "message": f"request rejected by gateway; received headers {json.dumps(auth)}",
+                "type": "gateway_error",
+                "request_headers": auth,
+            }
+        }
+    if shape == "azure":
+        return {
+            "error": {
+                "code": str(status),
+                "message": "Access denied due to invalid subscription key or wrong API endpoint. "
+                f"Provided api-key: {headers.get('api-key', key)}",
+            }
+        }
+    if shape == "anthropic":
+        return {
+            "type": "error",
+            "error": {
+                "type": "authentication_error",
+                "message": f"invalid x-api-key {headers.get('x-api-key', key)}",
+            },
+        }
+    if shape == "echo":
+        return {
+            "error": {
+                "message": f"upstream failed while handling {json.dumps(body)}",
+                "type": "server_error",
+                "request": {"headers": auth, "body": body},
+            }
+        }
+    # "text"
+    return f"Unauthorized.\nAuthorization: {headers.get('authorization', key)}\n"
+
+
+def _then_error(events: Iterator[JSONDict], error: JSONDict) -> Iterator[JSONDict]:
+    """Two chunks of a stream, then an error event (what servers send when they fail mid-way)."""
+    for _, event in zip(range(2), events, strict=False):
+        yield event
+    yield error
+
+
+#: ``leak-<shape>`` → the status it answers with unless the mode names one.
+LEAK_SHAPES: dict[str, int] = {
+    "openai": 401,
+    "vllm": 401,
+    "headers": 401,
+    "azure": 401,
+    "anthropic": 401,
+    "echo": 500,
+    "text": 401,
+}
 
 
 def _embedding_inputs(raw: object) -> list[object]:
@@ -511,6 +640,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     server: _Server
+    #: The request being answered (set by ``_record``), for the modes that echo it.
+    _request_headers: dict[str, str]
+    _request_body: JSONDict | None
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence per-request logging; it would flood the pytest output."""
@@ -524,6 +656,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error_body(400))
             return
         route = _route_of(path)
+        azure = _AZURE_DEPLOYMENT.match(path)
+        if azure:
+            # The deployment stands in for the model (and so selects the mode) when the body
+            # names none.
+            body.setdefault("model", azure.group(1))
         if route == "/chat/completions":
             self._completion(body, chat=True)
         elif route == "/completions":
@@ -547,6 +684,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._moderations(body)
         elif _BEDROCK_CONVERSE.match(path):
             self._converse(body, model_id=path.split("/")[2])
+        elif route in ("/messages", "/v1/messages"):
+            self._anthropic_messages(body)
         else:
             self._not_found(path)
 
@@ -632,6 +771,8 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         self.server.owner._record(RecordedRequest(self.command, path, headers, body, query))
+        self._request_headers = headers
+        self._request_body = body
         return path, body
 
     def _mode(self, body: JSONDict) -> str:
@@ -681,6 +822,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             events = _text_stream(response_id, model, n, include_usage=include_usage)
+        if mode == "leak-midstream":
+            error = _leak_body("vllm", 500, self._request_headers, body)
+            events = _then_error(events, {"error": error})
         self._send_stream(events, mode)
 
     def _embeddings(self, body: JSONDict) -> None:
@@ -886,10 +1030,43 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def _send_reply(self, encoded: str) -> None:
+        """Answer with the reply the client described (``x-loopback-reply``)."""
+        reply = json.loads(base64.urlsafe_b64decode(encoded))
+        self._send_bytes(
+            int(reply["status"]), str(reply["body"]).encode(), str(reply["content_type"])
+        )
+
+    def _anthropic_messages(self, body: JSONDict) -> None:
+        """Anthropic's ``/v1/messages``: error modes only (in Anthropic's shape)."""
+        mode = self._mode(body)
+        match = _ERROR_MODEL.match(mode)
+        if match:
+            status = int(match.group(1))
+            error = {"type": "api_error", "message": f"loopback {status}"}
+            self._send_json(status, {"type": "error", "error": error})
+        elif not self._maybe_error(mode):
+            self._not_found(self.path)
+
     # -- response writing ---------------------------------------------------
 
     def _maybe_error(self, mode: str) -> bool:
-        """Send the error selected by an ``error-<status>`` mode, if any."""
+        """Send the error selected by an ``error-<status>`` or ``leak-<shape>`` mode, if any."""
+        reply = self._request_headers.get("x-loopback-reply")
+        if reply:
+            self._send_reply(reply)
+            return True
+        leak = _LEAK_MODEL.match(mode)
+        if leak and leak.group(1) in LEAK_SHAPES:
+            shape = leak.group(1)
+            status = int(leak.group(2) or LEAK_SHAPES[shape])
+            payload = _leak_body(shape, status, self._request_headers, self._request_body)
+            extra = {"retry-after": "0"} if status == 429 else None
+            if isinstance(payload, str):
+                self._send_bytes(status, payload.encode(), "text/plain; charset=utf-8", extra)
+            else:
+                self._send_json(status, payload, extra)
+            return True
         match = _ERROR_MODEL.match(mode)
         if not match or not 400 <= int(match.group(1)) <= 599:
             return False
