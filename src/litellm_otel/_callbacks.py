@@ -123,7 +123,9 @@ def make_callback(recorder: CallRecorder) -> Any:
             exception = kwargs.get("exception")
             if not isinstance(exception, BaseException):
                 exception = RuntimeError(str(kwargs.get("error_str") or "LiteLLM call failed"))
-            recorder.fail(entry[1], exception)
+            # LiteLLM's logging details hold the call's arguments (its key under
+            # ``litellm_params``): the error text is scrubbed of them like a wrapped call's.
+            recorder.fail(entry[1], exception, kwargs if isinstance(kwargs, Mapping) else None)
 
         def log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any

@@ -1,30 +1,510 @@
-"""How a failed call is recorded: ``error.type``, the HTTP status, the ``exception`` event."""
+"""How a failed call is recorded, and what of the exception's text may be.
+
+A failed call gets ``error.type`` (the exception's class name, also on the metrics), an ERROR
+status with a description, an ``exception`` span event (``exception.type``, ``.message``,
+``.stacktrace``, ``.escaped``) and, when the provider answered, ``http.response.status_code``.
+
+The texts come from the exception, and providers put into their error bodies what they were
+sent: the key (OpenAI's 401 masks it but shows its prefix and last four; OpenAI-compatible
+servers and gateways quote it whole or echo the auth headers) and the request body; LiteLLM
+appends the request's messages to some errors itself, and a traceback shows the source line of
+the call, literals included. So every text taken from an exception passes one
+:class:`Redaction` before it is recorded, which replaces with :data:`REDACTED`:
+
+1. the call's own secrets, wherever they appear and however shown (whole, URL- or
+   JSON-escaped, by their prefix, masked with the tail visible): its secret arguments
+   (``api_key``, tokens, headers, also inside ``litellm_params``, a Router deployment's
+   parameters and the Proxy's metadata), LiteLLM's ``litellm.*_key`` settings, and environment
+   variables named like credentials (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``, ...: the names
+   LiteLLM reads its providers' keys from);
+2. whatever looks like a credential (:data:`SECRET_PATTERNS`): bearer tokens, values of
+   credential headers and fields, well-known key formats, masked keys, URL passwords;
+3. unless content is captured unfiltered: LiteLLM's echoes of the request
+   (:data:`ECHO_PATTERNS`) and the call's own content texts (messages, input, prompt, ...),
+   also escaped or cut short.
+
+A :class:`Redaction` is built only when a call failed, from references the call kept (nothing
+is copied on the success path), and never raises: a text it cannot scrub is recorded as the
+marker alone.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+from urllib.parse import quote
 
+from opentelemetry.semconv.attributes import exception_attributes
+from opentelemetry.trace import Span
 from opentelemetry.util.genai.types import Error
 
 from litellm_otel import _attributes as attrs
 from litellm_otel._access import integer
+from litellm_otel._config import Options
+from litellm_otel._hooks import SECRET_INSIDE, SECRET_PARAMETERS
+
+REDACTED: Final = "[REDACTED]"
+
+# --- what looks like a credential, whoever's it is -----------------------------------------
+
+_CREDENTIAL_FIELD: Final = (
+    r"authorization|proxy-authorization|x-api-key|api[-_]?key|x-goog-api-key"
+    r"|ocp-apim-subscription-key|x-litellm-api-key|access[-_]token|refresh[-_]token|id[-_]token"
+    r"|client[-_]secret|secret[-_]key|secret|password|passwd|token|cookie|set-cookie"
+    r"|aws[-_]secret[-_]access[-_]key|aws[-_]session[-_]token"
+)
+_FIELD: Final = re.compile(
+    rf"""(?P<name>["']?\b(?:{_CREDENTIAL_FIELD})\b["']?\s*[:=]\s*)
+    (?:(?P<quote>["'])(?:\\.|(?!(?P=quote)).)*(?P=quote)
+      |[^\s"',;&}}\])]+(?:\x20[^\s"',;&}}\])]+)?)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MASK_RUN: Final = r"(?:\*{2,}|•{2,}|…|\.{2,}|x{3,}|X{3,})"
+
+#: Credential shapes, each with its replacement; applied to every recorded error text.
+#:
+#: ======================  ==========================================================
+#: URL userinfo            ``https://user:password@host`` → ``https://[REDACTED]@host``
+#: credential fields       ``Authorization: …``, ``"api-key": "…"``, ``x-api-key=…``,
+#:                         ``token``, ``password``, ``client_secret``, cookies: the value
+#: query parameters        ``?key=…``, ``&api_key=…``, ``&sig=…``: the value
+#: auth schemes            ``Bearer <token>``, ``Basic <base64>``: the token
+#: key formats             OpenAI / LiteLLM ``sk-…``, Anthropic ``sk-ant-…``, Google
+#:                         ``AIza…``, AWS ``AKIA…``, GitHub, Slack, Hugging Face, Groq,
+#:                         xAI, Replicate, Perplexity, NVIDIA, JWTs, PEM private keys
+#: masked keys             ``sk-proj-****…abcd``, ``****abcd``, ``sk-…abcd``
+#: ======================  ==========================================================
+SECRET_PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]] = (
+    (re.compile(r"(?<=://)[^\s/@:]+:[^\s/@]+@"), f"{REDACTED}@"),
+    (
+        _FIELD,
+        lambda m: (
+            f"{m['name']}{m['quote']}{REDACTED}{m['quote']}"
+            if m["quote"]
+            else f"{m['name']}{REDACTED}"
+        ),
+    ),
+    (
+        re.compile(
+            r"([?&;]\s*(?:key|api_key|apikey|token|access_token|sig|signature|secret|password)=)"
+            r"[^&\s\"'#]+",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/\-]+=*", re.IGNORECASE), rf"\1 {REDACTED}"),
+    (re.compile(r"\b(Basic)\s+[A-Za-z0-9+/]{8,}=*"), rf"\1 {REDACTED}"),
+    (
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+            re.DOTALL,
+        ),
+        REDACTED,
+    ),
+    (
+        re.compile(
+            r"\b(?:sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{20,}"
+            r"|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+            r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+            r"|(?:hf|gsk|xai|r8|pplx|nvapi|fw|csk)[_\-][A-Za-z0-9_\-]{20,}"
+            r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+        ),
+        REDACTED,
+    ),
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9_\-])(?:[A-Za-z0-9_\-]{0,40}(?:\*{3,}|•{3,})[A-Za-z0-9_\-]{0,12}"
+            r"|(?:sk|pk|rk|key|api|AIza|hf|gsk|xai)[A-Za-z0-9_\-]*(?:\.{3}|…)[A-Za-z0-9_\-]*)"
+        ),
+        REDACTED,
+    ),
+)
+
+# --- LiteLLM's echoes of the request (only while content is not captured) ------------------
+
+#: LiteLLM's own echoes of the request (``Received Messages=[…]`` from its Anthropic
+#: transformation, ``Invalid Message passed in {…}`` / ``Got=`` from its prompt templates,
+#: ``Messages: `…``` in its debug information) and request bodies quoted by providers
+#: (``"messages": [...]``, ``'content': '...'``): the echoed structure, to the end of the line.
+ECHO_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"(Messages: `)[^`\n]*`?"), rf"\1{REDACTED}`"),
+    (
+        re.compile(
+            r"""(\b(?:Received\ Messages|messages|passed\ in|Got|input|prompt|contents?|documents
+            |instructions|request_body|body|query|Received\ -\ message)\b["']?\s*(?:=|:|-)?\s*)
+            [\[{(].*""",
+            re.VERBOSE,
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (
+        re.compile(
+            r"""((["'])(?:content|text|input|prompt|instructions|query|arguments|output|document
+            |system)\2\s*:\s*)(["'])(?:\\.|(?!\3).)*\3""",
+            re.VERBOSE,
+        ),
+        rf"\1\3{REDACTED}\3",
+    ),
+)
+
+# --- where a call's own secrets and content are ---------------------------------------------
+
+#: Call arguments whose mappings hold more arguments: LiteLLM's logging details keep the
+#: key under ``litellm_params`` and the headers under ``additional_args``.
+_NESTED: Final = frozenset({"litellm_params", "optional_params", "additional_args", "kwargs"})
+#: Call arguments holding what the user sent (content).
+_CONTENT: Final = frozenset(
+    {
+        *("messages", "input", "prompt", "instructions", "query", "documents", "system"),
+        *("contents", "text", "tools", "functions"),
+    }
+)
+#: Keys inside content that hold names, not what the user wrote.
+_NOT_CONTENT: Final = frozenset(
+    {
+        *("role", "type", "id", "tool_call_id", "call_id", "name", "model", "detail", "format"),
+        *("mime_type", "media_type", "cache_control", "status", "index", "strict"),
+    }
+)
+#: Environment variable names of credentials (LiteLLM reads its providers' keys from such
+#: names: ``OPENAI_API_KEY``, ``AZURE_API_KEY``, ``ANTHROPIC_API_KEY``, ``AWS_SECRET_ACCESS_KEY``,
+#: ``HF_TOKEN``, ``WATSONX_APIKEY``, ...).
+_SECRET_ENV: Final = re.compile(
+    r"(?:^|_)(?:API_?KEY|[A-Z]*APIKEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH|PAT)(?:_|$)"
+)
+#: ``litellm.api_key``, ``litellm.openai_key``, ``litellm.togetherai_api_key``, ...
+_SECRET_SETTING: Final = re.compile(r"^(?:[a-z0-9_]*_)?(?:key|token|secret)$")
+_SCHEMES: Final = ("bearer ", "basic ", "token ")
+#: What continues a credential found by its start: more of it, a mask, an ellipsis, a tail.
+_KEYISH: Final = re.compile(r"[A-Za-z0-9_\-*•]*(?:(?:\.{2,}|…)[A-Za-z0-9_\-*•]*)?")
+#: Secrets matched by prefix and masked tail too (not paths or free text from the environment).
+_KEY_LIKE: Final = re.compile(r"[A-Za-z0-9_\-.+=:~]+")
+_MIN_SECRET: Final = 4  # a shorter "key" is no credential, and matching it would mangle text
+_MIN_ENV_SECRET: Final = 8  # environment values are guessed by their names: be surer
+_MIN_TEXT: Final = 3  # content shorter than this cannot be told from ordinary text
+_WHOLE_TEXT: Final = 12  # content shorter than this is matched as a whole word only
+_MAX_TEXTS: Final = 2048
+_MAX_DEPTH: Final = 6
 
 
-def error_of(exception: BaseException) -> Error:
+class Redaction:
+    """What one failed call must not leak through its error text.
+
+    ``sources`` are mappings of the call's arguments as they were (the wrapped call's
+    arguments, LiteLLM's logging details, a Router deployment's ``litellm_params``);
+    they are read here, after the call failed, and never kept.
+    """
+
+    __slots__ = ("_content", "_secret_forms", "_secret_prefixes", "_short_content", "_tails")
+
+    def __init__(self, *sources: Mapping[str, Any] | None, redact_content: bool) -> None:
+        secrets: set[str] = set()
+        texts: set[str] = set()
+        try:
+            for source in sources:
+                if isinstance(source, Mapping):
+                    _collect_secrets(source, secrets, 0)
+                    if redact_content:
+                        _collect_content(source, texts)
+            _collect_settings(secrets)
+            _collect_environment(secrets)
+        except Exception:
+            pass  # what was gathered still applies; the patterns apply regardless
+        self._secret_forms = _longest_first({f for s in secrets for f in _forms(s)})
+        # prefixes of key-like secrets, however they continue (masked, cut short)
+        self._secret_prefixes = [
+            (secret, min(8, len(secret) // 2))
+            for secret in secrets
+            if len(secret) // 2 >= _MIN_SECRET and _KEY_LIKE.fullmatch(secret)
+        ]
+        tails = {re.escape(s[-4:]) for s in secrets if len(s) >= 12 and _KEY_LIKE.fullmatch(s)}
+        self._tails = (
+            re.compile(
+                rf"[A-Za-z0-9_\-]*{_MASK_RUN}\s?(?:{'|'.join(sorted(tails))})(?![A-Za-z0-9])"
+            )
+            if tails
+            else None
+        )
+        self._content: list[str] | None = None
+        self._short_content: re.Pattern[str] | None = None
+        if redact_content:
+            forms = {f for text in list(texts)[:_MAX_TEXTS] for f in _forms(text)}
+            self._content = _longest_first(f for f in forms if len(f) >= _WHOLE_TEXT)
+            short = _longest_first(f for f in forms if len(f) < _WHOLE_TEXT)
+            if short:
+                alternatives = "|".join(re.escape(f) for f in short)
+                self._short_content = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the call's secrets, credential-shaped strings and (unless content
+        is captured unfiltered) its content. Never raises."""
+        try:
+            text = _redact_spans(text, self._secret_spans(text))
+            if self._tails is not None:
+                text = self._tails.sub(REDACTED, text)
+            for pattern, replacement in SECRET_PATTERNS:
+                text = pattern.sub(replacement, text)
+            if self._content is not None:
+                text = _redact_spans(text, _prefix_spans(text, self._content))
+                if self._short_content is not None:
+                    text = self._short_content.sub(REDACTED, text)
+                for pattern, replacement in ECHO_PATTERNS:
+                    text = pattern.sub(replacement, text)
+            return text
+        except Exception:
+            return REDACTED
+
+    def message(self, exception: BaseException) -> str:
+        try:
+            return self.scrub(str(exception))
+        except Exception:
+            return REDACTED
+
+    def stacktrace(self, exception: BaseException) -> str:
+        try:
+            return self.scrub("".join(traceback.format_exception(exception)))
+        except Exception:
+            return REDACTED
+
+    def _secret_spans(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        for form in self._secret_forms:
+            start = text.find(form)
+            while start >= 0:
+                # the same credential continued: a longer token, a masked tail
+                end = _KEYISH.match(text, start + len(form)).end()  # type: ignore[union-attr]
+                spans.append((start, end))
+                start = text.find(form, end)
+        for secret, seed in self._secret_prefixes:
+            start = text.find(secret[:seed])
+            while start >= 0:
+                common = _common_prefix(text, start, secret)
+                spans.append((start, _KEYISH.match(text, start + common).end()))  # type: ignore[union-attr]
+                start = text.find(secret[:seed], start + common)
+        return spans
+
+
+def _longest_first(values: Iterable[str]) -> list[str]:
+    return sorted(set(values), key=len, reverse=True)
+
+
+def _forms(value: str) -> set[str]:
+    """``value`` as it may appear in an error text: as is, URL-, JSON- or repr-escaped."""
+    forms = {value, quote(value, safe=""), repr(value)[1:-1]}
+    escaped = json.dumps(value)[1:-1]
+    forms.add(escaped)
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    forms.add(json.dumps(escaped)[1:-1])  # JSON quoted inside a JSON string
+    return forms
+
+
+def _common_prefix(text: str, start: int, value: str) -> int:
+    length = 0
+    limit = min(len(value), len(text) - start)
+    while length < limit and text[start + length] == value[length]:
+        length += 1
+    return length
+
+
+def _prefix_spans(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the forms appear, whole or cut short (an echo of the first characters, as
+    LiteLLM's debug information gives), found by their first characters."""
+    spans: list[tuple[int, int]] = []
+    for form in forms:
+        seed = form[:_WHOLE_TEXT]
+        start = text.find(seed)
+        while start >= 0:
+            end = start + _common_prefix(text, start, form)
+            spans.append((start, end))
+            start = text.find(seed, end)
+    return spans
+
+
+def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    spans.sort()
+    pieces: list[str] = []
+    position = 0
+    for start, end in spans:
+        if end <= position:
+            continue
+        if start > position:
+            pieces.append(text[position:start])
+            pieces.append(REDACTED)
+        elif not pieces or pieces[-1] != REDACTED:
+            pieces.append(REDACTED)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _collect_secrets(source: Mapping[Any, Any], out: set[str], depth: int) -> None:
+    if depth > 3:
+        return
+    for name, value in source.items():
+        if name in SECRET_PARAMETERS:
+            _all_strings(value, out, 0)
+        elif name in SECRET_INSIDE and isinstance(value, Mapping):
+            for inner in SECRET_INSIDE[name]:
+                _all_strings(value.get(inner), out, 0)  # pyright: ignore[reportUnknownMemberType]
+        elif name in _NESTED and isinstance(value, Mapping):
+            _collect_secrets(value, out, depth + 1)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _all_strings(value: Any, out: set[str], depth: int) -> None:
+    if isinstance(value, str):
+        if len(value) >= _MIN_SECRET:
+            out.add(value)
+            lowered = value.lower()
+            for scheme in _SCHEMES:
+                if lowered.startswith(scheme) and len(value) - len(scheme) >= _MIN_SECRET:
+                    out.add(value[len(scheme) :].strip())
+    elif depth < _MAX_DEPTH:
+        if isinstance(value, Mapping):
+            for inner in value.values():  # pyright: ignore[reportUnknownVariableType]
+                _all_strings(inner, out, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for inner in value:  # pyright: ignore[reportUnknownVariableType]
+                _all_strings(inner, out, depth + 1)
+
+
+def _collect_settings(out: set[str]) -> None:
+    litellm = sys.modules.get("litellm")
+    if litellm is None:
+        return
+    for name, value in list(vars(litellm).items()):
+        if (
+            name.endswith(("key", "token", "secret"))
+            and isinstance(value, str)
+            and len(value) >= _MIN_SECRET
+            and _SECRET_SETTING.match(name)
+        ):
+            out.add(value)
+
+
+def _collect_environment(out: set[str]) -> None:
+    for name, value in list(os.environ.items()):
+        if len(value) >= _MIN_ENV_SECRET and _SECRET_ENV.search(name.upper()):
+            out.add(value)
+
+
+def _collect_content(source: Mapping[Any, Any], out: set[str]) -> None:
+    for name in _CONTENT:
+        value = source.get(name)
+        if value is not None:
+            _content_strings(value, out, 0)
+
+
+def _content_strings(value: Any, out: set[str], depth: int) -> None:
+    """Every text inside content: strings, lists, mappings and pydantic models (by their
+    stored fields), never iterators (reading one would consume the caller's input)."""
+    if len(out) >= _MAX_TEXTS:
+        return
+    if isinstance(value, str):
+        if len(value) >= _MIN_TEXT:
+            out.add(value)
+        return
+    if depth >= _MAX_DEPTH:
+        return
+    if isinstance(value, (list, tuple)):
+        for inner in value:  # pyright: ignore[reportUnknownVariableType]
+            _content_strings(inner, out, depth + 1)
+        return
+    if not isinstance(value, Mapping):
+        fields = getattr(value, "__dict__", None) if hasattr(type(value), "model_fields") else None
+        if not isinstance(fields, dict):
+            return
+        value = fields  # pyright: ignore[reportUnknownVariableType]
+    for key, inner in value.items():  # pyright: ignore[reportUnknownVariableType]
+        if key not in _NOT_CONTENT:
+            _content_strings(inner, out, depth + 1)
+
+
+# --- recording -------------------------------------------------------------------------------
+
+
+def redacts_content(options: Options) -> bool:
+    """Whether error texts lose the call's content: unless it is captured as it is (a content
+    filter would not see the copy an error text holds)."""
+    return not options.capture_content or options.content_filter is not None
+
+
+def response_status(exception: BaseException) -> int | None:
+    """The HTTP status of the provider's reply, or ``None`` when no reply came.
+
+    LiteLLM gives every exception a ``status_code``, also when nothing was received (500 for a
+    refused connection or missing credentials, 408 for a timeout, 401 for a key it found
+    missing), and a placeholder ``response``. What tells is the reply's headers: LiteLLM copies
+    them onto its exception (``litellm_response_headers``); another library's exception (the
+    provider SDK's) carries the real response.
+    """
+    status = integer(getattr(exception, "status_code", None))
+    if status is None:
+        return None
+    if _has_items(getattr(exception, "litellm_response_headers", None)):
+        return status
+    response = getattr(exception, "response", None)
+    if response is not None and _has_items(getattr(response, "headers", None)):
+        return integer(getattr(response, "status_code", None)) or status
+    return None
+
+
+def _has_items(headers: Any) -> bool:
+    try:
+        return headers is not None and len(headers) > 0
+    except Exception:
+        return False
+
+
+def error_of(exception: BaseException, message: str) -> Error:
     """The error to record, with ``error.type`` = the exception's class name (``RateLimitError``).
 
     util-genai defaults to the fully qualified name; the short class name is what LiteLLM's
-    docs, retry policies and users' alerts use, and it is just as low-cardinality.
+    docs, retry policies and users' alerts use, and it is just as low-cardinality. The message
+    (the status description) is the scrubbed one; the exception itself is not handed over, so
+    nothing downstream can record its raw text.
     """
-    return Error(message=str(exception), type=type(exception).__qualname__, exception=exception)
+    return Error(message=message, type=type(exception).__qualname__)
 
 
-def record_failure(invocation: Any, exception: BaseException) -> None:
-    """Status code and the ``exception`` span event; util-genai sets status and ``error.type``
-    but writes no event, which is what users open a failed span for."""
-    status = integer(getattr(exception, "status_code", None))
+def record_exception(span: Span, exception: BaseException, redaction: Redaction | None) -> str:
+    """The ``exception`` event with scrubbed texts; returns the scrubbed message.
+
+    Written here instead of ``span.record_exception()``, which records the raw text; the
+    exception escaped to the caller, which ``exception.escaped`` says.
+    """
+    if redaction is None or not span.is_recording():
+        return type(exception).__qualname__
+    message = redaction.message(exception)
+    cls = type(exception)
+    module = cls.__module__
+    span.add_event(
+        "exception",
+        {
+            exception_attributes.EXCEPTION_TYPE: (
+                f"{module}.{cls.__qualname__}"
+                if module and module != "builtins"
+                else cls.__qualname__
+            ),
+            exception_attributes.EXCEPTION_MESSAGE: message,
+            exception_attributes.EXCEPTION_STACKTRACE: redaction.stacktrace(exception),
+            exception_attributes.EXCEPTION_ESCAPED: True,
+        },
+    )
+    return message
+
+
+def record_failure(invocation: Any, exception: BaseException, redaction: Redaction | None) -> Error:
+    """Status code and the ``exception`` event; returns the error to fail the invocation with
+    (util-genai sets the status and ``error.type`` but writes no event, which is what users
+    open a failed span for)."""
+    status = response_status(exception)
     if status is not None:
         invocation.attributes[attrs.HTTP_RESPONSE_STATUS_CODE] = status
-    span = invocation.span
-    if span.is_recording():
-        span.record_exception(exception)
+    return error_of(exception, record_exception(invocation.span, exception, redaction))

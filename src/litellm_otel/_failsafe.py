@@ -24,6 +24,12 @@ def report_failure(kind: str) -> None:
         if kind in _reported:
             return
         _reported.add(kind)
+    error = sys.exc_info()[1]
+    if error is not None:
+        # A failure while recording a failed call has the call's exception as its context,
+        # and a logged traceback would print that exception's text (the provider's error body,
+        # keys and prompts included): only our own failure is logged.
+        error.__suppress_context__ = True
     _logger.warning(
         "litellm-otel: telemetry failed while %s; the LiteLLM call is unaffected "
         "(further failures of this kind are not logged)",

@@ -26,7 +26,7 @@ from opentelemetry.util.genai.invocation import (
 from litellm_otel import _attributes as attrs
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
-from litellm_otel._errors import error_of, record_failure
+from litellm_otel._errors import Redaction, error_of, record_failure, redacts_content
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
 from litellm_otel._operations import Surface
@@ -69,6 +69,7 @@ class CallRecorder:
         self.observer = observer
         self.providers = ProviderResolver()
         self._capture = options.capture_content
+        self._redact_error_content = redacts_content(options)
         # False after uninstrument(): references to our wrappers that outlive it (captured by
         # a Router, a partial, a callback) pass calls straight through.
         self.active = True
@@ -168,13 +169,15 @@ class CallRecorder:
         context: Context,
         *,
         streamed: bool,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
         """Record the result and end the span, or hand back a stream proxy that will; returns
-        what the caller gets. Never raises."""
+        what the caller gets. Never raises. ``params`` (the call's arguments) are kept by a
+        stream proxy, for the error text of a stream that fails."""
         if streamed and surface.new_stream_state is not None and _is_stream(result):
             try:
                 state = surface.new_stream_state(self.capture_content(invocation))
-                return proxy_stream(result, invocation, state, context, self)
+                return proxy_stream(result, invocation, state, context, self, params=params)
             except Exception:
                 report_failure("proxying a stream")
                 self.stop(invocation)
@@ -199,15 +202,30 @@ class CallRecorder:
         if self.observer is not None:
             self.observer.attempt_finished(invocation, None)
 
-    def fail(self, invocation: Invocation, exception: BaseException) -> None:
-        """End a failed call with the error recorded. Never raises."""
+    def fail(
+        self,
+        invocation: Invocation,
+        exception: BaseException,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End a failed call with the error recorded, its texts scrubbed of what ``params``
+        (the call's arguments, read only now) and the environment say is secret. Never raises.
+        """
         try:
-            record_failure(invocation, exception)
-            invocation.fail(error_of(exception))
+            redaction = self.redaction(params) if invocation.span.is_recording() else None
+            error = record_failure(invocation, exception, redaction)
+        except Exception:
+            report_failure("recording an error")
+            error = error_of(exception, type(exception).__qualname__)
+        try:
+            invocation.fail(error)
         except Exception:
             report_failure("recording an error")
         if self.observer is not None:
             self.observer.attempt_finished(invocation, exception)
+
+    def redaction(self, *sources: Mapping[str, Any] | None) -> Redaction:
+        return Redaction(*sources, redact_content=self._redact_error_content)
 
     def prepare_kwargs(self, params: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Ask for the usage chunk when the caller opted in and left ``stream_options`` alone."""

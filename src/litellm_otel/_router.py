@@ -44,39 +44,70 @@ from litellm_otel._attributes import (
     ROUTER_RETRY_EVENT,
     ROUTER_TO_MODEL_GROUP,
 )
+from litellm_otel._errors import Redaction, record_exception
 from litellm_otel._failsafe import report_failure
 from litellm_otel._operations import ENTRY_POINTS
 
 
 class _Attempt:
-    __slots__ = ("error", "invocation", "model", "model_group", "provider")
+    __slots__ = ("error", "invocation", "model", "model_group", "params", "provider")
 
-    def __init__(self, invocation: Any, model_group: str | None, model: Any, provider: str):
+    def __init__(
+        self,
+        invocation: Any,
+        model_group: str | None,
+        model: Any,
+        provider: str,
+        params: Mapping[str, Any],
+    ):
         self.invocation = invocation
         self.model_group = model_group
         self.model = model
         self.provider = provider
+        self.params = params  # read only if the attempt failed, for its error text
         self.error: BaseException | None = None
 
 
 class RouterCall:
     """The score of one Router call, shared with its attempts through a context variable."""
 
-    __slots__ = ("attempts", "model_group", "span")
+    __slots__ = ("attempts", "model_group", "params", "redact_content", "router", "span")
 
-    def __init__(self, span: trace.Span, model_group: str | None) -> None:
+    def __init__(
+        self,
+        span: trace.Span,
+        model_group: str | None,
+        router: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        redact_content: bool = True,
+    ) -> None:
         self.span = span
         self.model_group = model_group
+        self.router = router
+        self.params = params
+        self.redact_content = redact_content
         self.attempts: list[_Attempt] = []
+
+    def redaction(self, *sources: Mapping[str, Any] | None) -> Redaction:
+        """Scrubs an error text of the call's secrets and content, and of every deployment's
+        (an error may come from, or name, any deployment of the Router)."""
+        deployments: list[Mapping[str, Any] | None] = []
+        model_list = getattr(self.router, "model_list", None)
+        if isinstance(model_list, list):
+            for deployment in model_list:  # pyright: ignore[reportUnknownVariableType]
+                deployments.append(field(deployment, "litellm_params"))
+        return Redaction(*sources, self.params, *deployments, redact_content=self.redact_content)
 
     def started(self, invocation: Any, params: Mapping[str, Any], target: Any) -> None:
         group = _attempt_model_group(params) or self.model_group
         previous = self.attempts[-1] if self.attempts else None
         if previous is not None and previous.error is not None and self.span.is_recording():
             fallback = group != previous.model_group
+            message = self.redaction(previous.params).message(previous.error)
             event_attributes: dict[str, Any] = {
                 error_attributes.ERROR_TYPE: type(previous.error).__qualname__,
-                "exception.message": str(previous.error)[:500],
+                "exception.message": message[:500],
                 ROUTER_DEPLOYMENT_MODEL: str(previous.model),
             }
             if fallback:
@@ -88,7 +119,7 @@ class RouterCall:
                 ROUTER_FALLBACK_EVENT if fallback else ROUTER_RETRY_EVENT, event_attributes
             )
         self.attempts.append(
-            _Attempt(invocation, group, target.request_model, target.provider_name)
+            _Attempt(invocation, group, target.request_model, target.provider_name, params)
         )
 
     def finished(self, invocation: Any, error: BaseException | None) -> None:
@@ -119,8 +150,9 @@ class RouterCall:
                         span.set_attribute(ROUTER_FINAL_MODEL_GROUP, answered.model_group)
                 if error is not None:
                     span.set_attribute(error_attributes.ERROR_TYPE, type(error).__qualname__)
-                    span.set_status(Status(StatusCode.ERROR, str(error)[:500]))
-                    span.record_exception(error)
+                    redaction = self.redaction(*(a.params for a in self.attempts))
+                    message = record_exception(span, error, redaction)
+                    span.set_status(Status(StatusCode.ERROR, message[:500]))
         except Exception:
             report_failure("finishing a router span")
         finally:
@@ -155,10 +187,14 @@ def make_router_wrapper(
     is_async: bool,
     current: CurrentCall,
     is_enabled: Callable[[], bool] = lambda: True,
+    *,
+    redact_content: bool = True,
 ) -> Callable[..., Any]:
     """A ``wrapt`` wrapper for one ``Router`` method, bound or not, created before or after."""
 
-    def begin(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[RouterCall, Any, Any]:
+    def begin(
+        router: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[RouterCall, Any, Any]:
         model_group = kwargs.get("model", args[0] if args else None)
         group = model_group if isinstance(model_group, str) else None
         span = tracer.start_span(
@@ -169,7 +205,7 @@ def make_router_wrapper(
                 **({ROUTER_MODEL_GROUP: group} if group else {}),
             },
         )
-        call = RouterCall(span, group)
+        call = RouterCall(span, group, router, kwargs, redact_content=redact_content)
         token = attach(trace.set_span_in_context(span))
         return call, token, current.set(call)
 
@@ -179,11 +215,11 @@ def make_router_wrapper(
         detach(token)
         call.end(error)
 
-    def start_or_none(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    def start_or_none(router: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         if current.get() is not None or not is_instrumentation_enabled() or not is_enabled():
             return None
         try:
-            return begin(args, kwargs)
+            return begin(router, args, kwargs)
         except Exception:
             report_failure("starting a router span")
             return None
@@ -193,7 +229,7 @@ def make_router_wrapper(
         async def async_wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         ) -> Any:
-            started = start_or_none(args, kwargs)
+            started = start_or_none(instance, args, kwargs)
             if started is None:
                 return await wrapped(*args, **kwargs)
             try:
@@ -207,7 +243,7 @@ def make_router_wrapper(
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        started = start_or_none(args, kwargs)
+        started = start_or_none(instance, args, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
         try:
@@ -245,8 +281,9 @@ class RouterInstrumentation:
     the facade stores the wrapper on its core and puts the original back on ``delattr``.
     """
 
-    def __init__(self, tracer: trace.Tracer) -> None:
+    def __init__(self, tracer: trace.Tracer, *, redact_content: bool = True) -> None:
         self.tracer = tracer
+        self.redact_content = redact_content  # content removed from error texts
         self.enabled = True
         self.on_class: list[str] = []
         self.via_metaclass: list[str] = []
@@ -271,9 +308,16 @@ class RouterInstrumentation:
     def _wrapper(self, operation: str, is_async: bool, per_instance: bool) -> Callable[..., Any]:
         if per_instance:
             return make_router_wrapper(
-                self.tracer, operation, is_async, self.current, self._is_enabled
+                self.tracer,
+                operation,
+                is_async,
+                self.current,
+                self._is_enabled,
+                redact_content=self.redact_content,
             )
-        return make_router_wrapper(self.tracer, operation, is_async, self.current)
+        return make_router_wrapper(
+            self.tracer, operation, is_async, self.current, redact_content=self.redact_content
+        )
 
     def install(self, router_class: type) -> None:
         for name, (operation, is_async) in ROUTER_METHODS.items():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
@@ -41,7 +41,15 @@ if TYPE_CHECKING:
 class StreamSession:
     """One streamed call: what its chunks said, and ending its span exactly once."""
 
-    __slots__ = ("closed_early", "context", "finished", "invocation", "recorder", "state")
+    __slots__ = (
+        "closed_early",
+        "context",
+        "finished",
+        "invocation",
+        "params",
+        "recorder",
+        "state",
+    )
 
     def __init__(
         self,
@@ -49,11 +57,13 @@ class StreamSession:
         state: StreamState,
         context: Context,
         recorder: CallRecorder,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         self.invocation = invocation
         self.state = state
         self.context = context
         self.recorder = recorder
+        self.params = params  # the call's arguments, read only if the stream fails
         self.finished = False
         self.closed_early = False
 
@@ -91,7 +101,7 @@ class StreamSession:
             self.state.apply(self.invocation)
         except Exception:
             report_failure("finishing a failed stream")
-        self.recorder.fail(self.invocation, error)
+        self.recorder.fail(self.invocation, error, self.params)
 
     def close_early(self, stream: Any) -> None:
         """The caller stopped reading; if the stream had not ended yet, say so."""
@@ -270,6 +280,8 @@ def proxy_stream(
     state: StreamState,
     context: Context,
     recorder: CallRecorder,
+    *,
+    params: Mapping[str, Any] | None = None,
 ) -> Any:
     """The stream to hand the caller in place of ``stream``; its span ends with it."""
-    return proxy_for(stream, StreamSession(invocation, state, context, recorder))
+    return proxy_for(stream, StreamSession(invocation, state, context, recorder, params))

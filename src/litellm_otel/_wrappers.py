@@ -70,16 +70,17 @@ def make_wrapper(
 
     def begin(
         args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[Invocation | None, Context | None, dict[str, Any], bool]:
+    ) -> tuple[Invocation | None, Context | None, dict[str, Any], Mapping[str, Any]]:
+        """The call's invocation and context, the kwargs to call with, and the arguments."""
+        params: Mapping[str, Any] = kwargs
         try:
             params = binder.bind(args, kwargs)
             kwargs = recorder.prepare_kwargs(params, kwargs)
             invocation = recorder.start(surface, params)
-            streamed = params.get("stream") is True
-            return invocation, recorder.call_context(invocation), kwargs, streamed
+            return invocation, recorder.call_context(invocation), kwargs, params
         except Exception:
             report_failure("starting the span")
-            return None, None, kwargs, False
+            return None, None, kwargs, params
 
     def passes_through() -> bool:
         return (
@@ -99,7 +100,7 @@ def make_wrapper(
         ) -> Any:
             if passes_through():
                 return await wrapped(*args, **kwargs)
-            invocation, context, kwargs, streamed = begin(args, kwargs)
+            invocation, context, kwargs, params = begin(args, kwargs)
             if invocation is None or context is None:
                 return await wrapped(*args, **kwargs)
             token = attach(context)
@@ -109,11 +110,13 @@ def make_wrapper(
             except BaseException as exception:
                 IN_TRACED_CALL.reset(guard)
                 detach(token)
-                recorder.fail(invocation, exception)
+                recorder.fail(invocation, exception, params)
                 raise
             IN_TRACED_CALL.reset(guard)
             detach(token)
-            return recorder.finish(surface, invocation, result, context, streamed=streamed)
+            return recorder.finish(
+                surface, invocation, result, context, streamed=_streamed(params), params=params
+            )
 
         return async_wrapper
 
@@ -122,7 +125,7 @@ def make_wrapper(
     ) -> Any:
         if passes_through():
             return wrapped(*args, **kwargs)
-        invocation, context, kwargs, streamed = begin(args, kwargs)
+        invocation, context, kwargs, params = begin(args, kwargs)
         if invocation is None or context is None:
             return wrapped(*args, **kwargs)
         token = attach(context)
@@ -132,10 +135,16 @@ def make_wrapper(
         except BaseException as exception:
             IN_TRACED_CALL.reset(guard)
             detach(token)
-            recorder.fail(invocation, exception)
+            recorder.fail(invocation, exception, params)
             raise
         IN_TRACED_CALL.reset(guard)
         detach(token)
-        return recorder.finish(surface, invocation, result, context, streamed=streamed)
+        return recorder.finish(
+            surface, invocation, result, context, streamed=_streamed(params), params=params
+        )
 
     return sync_wrapper
+
+
+def _streamed(params: Mapping[str, Any]) -> bool:
+    return params.get("stream") is True

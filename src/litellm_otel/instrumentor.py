@@ -23,6 +23,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from litellm_otel import _callbacks, _compat, _rebind
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
+from litellm_otel._errors import redacts_content
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks, RequestHook
 from litellm_otel._operations import ENTRY_POINTS
@@ -62,7 +63,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer_provider = kwargs.get("tracer_provider")
         router = getattr(litellm, "Router", None)
         router_instrumentation = (
-            RouterInstrumentation(trace.get_tracer(SCOPE, __version__, tracer_provider))
+            RouterInstrumentation(
+                trace.get_tracer(SCOPE, __version__, tracer_provider),
+                redact_content=redacts_content(options),
+            )
             if router is not None
             else None
         )
