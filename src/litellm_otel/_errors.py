@@ -36,6 +36,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -65,8 +66,27 @@ _FIELD: Final = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _MASK_RUN: Final = r"(?:\*{2,}|•{2,}|…|\.{2,}|x{3,}|X{3,})"
+_KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
-#: Credential shapes, each with its replacement; applied to every recorded error text.
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A pattern and its replacement, tried only on a text containing one of ``hints`` (lower
+    case): most error texts contain none, and a substring test is far cheaper than a scan."""
+
+    pattern: re.Pattern[str]
+    replacement: Replacement
+    hints: tuple[str, ...]
+
+
+def _field_value(match: re.Match[str]) -> str:
+    quote_mark = match["quote"] or ""
+    return f"{match['name']}{quote_mark}{REDACTED}{quote_mark}"
+
+
+#: Credential shapes, whoever's they are; applied to every recorded error text.
 #:
 #: ======================  ==========================================================
 #: URL userinfo            ``https://user:password@host`` → ``https://[REDACTED]@host``
@@ -77,36 +97,35 @@ _MASK_RUN: Final = r"(?:\*{2,}|•{2,}|…|\.{2,}|x{3,}|X{3,})"
 #: key formats             OpenAI / LiteLLM ``sk-…``, Anthropic ``sk-ant-…``, Google
 #:                         ``AIza…``, AWS ``AKIA…``, GitHub, Slack, Hugging Face, Groq,
 #:                         xAI, Replicate, Perplexity, NVIDIA, JWTs, PEM private keys
-#: masked keys             ``sk-proj-****…abcd``, ``****abcd``, ``sk-…abcd``
+#: masked keys             ``sk-proj-****abcd``, ``****abcd``, ``sk-…abcd``
 #: ======================  ==========================================================
-SECRET_PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]] = (
-    (re.compile(r"(?<=://)[^\s/@:]+:[^\s/@]+@"), f"{REDACTED}@"),
-    (
-        _FIELD,
-        lambda m: (
-            f"{m['name']}{m['quote']}{REDACTED}{m['quote']}"
-            if m["quote"]
-            else f"{m['name']}{REDACTED}"
-        ),
-    ),
-    (
+SECRET_PATTERNS: Final[tuple[Rule, ...]] = (
+    Rule(re.compile(r"(?<=://)[^\s/@:]+:[^\s/@]+@"), f"{REDACTED}@", ("://",)),
+    Rule(_FIELD, _field_value, ("auth", "key", "token", "secret", "passw", "cookie")),
+    Rule(
         re.compile(
             r"([?&;]\s*(?:key|api_key|apikey|token|access_token|sig|signature|secret|password)=)"
             r"[^&\s\"'#]+",
             re.IGNORECASE,
         ),
         rf"\1{REDACTED}",
+        ("=",),
     ),
-    (re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/\-]+=*", re.IGNORECASE), rf"\1 {REDACTED}"),
-    (re.compile(r"\b(Basic)\s+[A-Za-z0-9+/]{8,}=*"), rf"\1 {REDACTED}"),
-    (
+    Rule(
+        re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/\-]+=*", re.IGNORECASE),
+        rf"\1 {REDACTED}",
+        ("bearer",),
+    ),
+    Rule(re.compile(r"\b(Basic)\s+[A-Za-z0-9+/]{8,}=*"), rf"\1 {REDACTED}", ("basic",)),
+    Rule(
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
             re.DOTALL,
         ),
         REDACTED,
+        ("private key",),
     ),
-    (
+    Rule(
         re.compile(
             r"\b(?:sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{20,}"
             r"|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
@@ -115,13 +134,18 @@ SECRET_PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str
             r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
         ),
         REDACTED,
+        (
+            *("sk-", "aiza", "akia", "asia", "gh", "xox", "hf", "gsk", "xai", "r8", "pplx"),
+            *("nvapi", "fw", "csk", "eyj"),
+        ),
     ),
-    (
+    Rule(
         re.compile(
             r"(?<![A-Za-z0-9_\-])(?:[A-Za-z0-9_\-]{0,40}(?:\*{3,}|•{3,})[A-Za-z0-9_\-]{0,12}"
             r"|(?:sk|pk|rk|key|api|AIza|hf|gsk|xai)[A-Za-z0-9_\-]*(?:\.{3}|…)[A-Za-z0-9_\-]*)"
         ),
         REDACTED,
+        ("***", "•••", "...", "…"),
     ),
 )
 
@@ -131,9 +155,9 @@ SECRET_PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str
 #: transformation, ``Invalid Message passed in {…}`` / ``Got=`` from its prompt templates,
 #: ``Messages: `…``` in its debug information) and request bodies quoted by providers
 #: (``"messages": [...]``, ``'content': '...'``): the echoed structure, to the end of the line.
-ECHO_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
-    (re.compile(r"(Messages: `)[^`\n]*`?"), rf"\1{REDACTED}`"),
-    (
+ECHO_PATTERNS: Final[tuple[Rule, ...]] = (
+    Rule(re.compile(r"(Messages: `)[^`\n]*`?"), rf"\1{REDACTED}`", ("messages: `",)),
+    Rule(
         re.compile(
             r"""(\b(?:Received\ Messages|messages|passed\ in|Got|input|prompt|contents?|documents
             |instructions|request_body|body|query|Received\ -\ message)\b["']?\s*(?:=|:|-)?\s*)
@@ -141,14 +165,22 @@ ECHO_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
             re.VERBOSE,
         ),
         rf"\1{REDACTED}",
+        (
+            *("messages", "passed in", "got", "input", "prompt", "content", "documents"),
+            *("instructions", "body", "query", "message="),
+        ),
     ),
-    (
+    Rule(
         re.compile(
             r"""((["'])(?:content|text|input|prompt|instructions|query|arguments|output|document
             |system)\2\s*:\s*)(["'])(?:\\.|(?!\3).)*\3""",
             re.VERBOSE,
         ),
         rf"\1\3{REDACTED}\3",
+        (
+            *("content", "text", "input", "prompt", "instructions", "query", "arguments"),
+            *("output", "document", "system"),
+        ),
     ),
 )
 
@@ -215,7 +247,7 @@ class Redaction:
             _collect_environment(secrets)
         except Exception:
             pass  # what was gathered still applies; the patterns apply regardless
-        self._secret_forms = _longest_first({f for s in secrets for f in _forms(s)})
+        self._secret_forms = _longest_first({f for s in secrets for f in _forms(s, url=True)})
         # prefixes of key-like secrets, however they continue (masked, cut short)
         self._secret_prefixes = [
             (secret, min(8, len(secret) // 2))
@@ -224,9 +256,7 @@ class Redaction:
         ]
         tails = {re.escape(s[-4:]) for s in secrets if len(s) >= 12 and _KEY_LIKE.fullmatch(s)}
         self._tails = (
-            re.compile(
-                rf"[A-Za-z0-9_\-]*{_MASK_RUN}\s?(?:{'|'.join(sorted(tails))})(?![A-Za-z0-9])"
-            )
+            re.compile(rf"{_MASK_RUN}\s?(?:{'|'.join(sorted(tails))})(?![A-Za-z0-9])")
             if tails
             else None
         )
@@ -245,16 +275,12 @@ class Redaction:
         is captured unfiltered) its content. Never raises."""
         try:
             text = _redact_spans(text, self._secret_spans(text))
-            if self._tails is not None:
-                text = self._tails.sub(REDACTED, text)
-            for pattern, replacement in SECRET_PATTERNS:
-                text = pattern.sub(replacement, text)
+            text = _apply(SECRET_PATTERNS, text)
             if self._content is not None:
                 text = _redact_spans(text, _prefix_spans(text, self._content))
                 if self._short_content is not None:
                     text = self._short_content.sub(REDACTED, text)
-                for pattern, replacement in ECHO_PATTERNS:
-                    text = pattern.sub(replacement, text)
+                text = _apply(ECHO_PATTERNS, text)
             return text
         except Exception:
             return REDACTED
@@ -280,6 +306,12 @@ class Redaction:
                 end = _KEYISH.match(text, start + len(form)).end()  # type: ignore[union-attr]
                 spans.append((start, end))
                 start = text.find(form, end)
+        if self._tails is not None:  # masked with the tail visible: "sk-proj-****6789"
+            for match in self._tails.finditer(text):
+                start = match.start()
+                while start > 0 and text[start - 1] in _KEY_CHARS:
+                    start -= 1
+                spans.append((start, match.end()))
         for secret, seed in self._secret_prefixes:
             start = text.find(secret[:seed])
             while start >= 0:
@@ -293,9 +325,21 @@ def _longest_first(values: Iterable[str]) -> list[str]:
     return sorted(set(values), key=len, reverse=True)
 
 
-def _forms(value: str) -> set[str]:
-    """``value`` as it may appear in an error text: as is, URL-, JSON- or repr-escaped."""
-    forms = {value, quote(value, safe=""), repr(value)[1:-1]}
+def _apply(rules: Iterable[Rule], text: str) -> str:
+    lowered = text.lower()
+    for rule in rules:
+        if any(hint in lowered for hint in rule.hints):
+            text = rule.pattern.sub(rule.replacement, text)
+            lowered = text.lower()
+    return text
+
+
+def _forms(value: str, *, url: bool = False) -> set[str]:
+    """``value`` as it may appear in an error text: as is, JSON- or repr-escaped (and, for a
+    secret, URL-encoded: a key in a query string)."""
+    forms = {value, repr(value)[1:-1]}
+    if url:
+        forms.add(quote(value, safe=""))
     escaped = json.dumps(value)[1:-1]
     forms.add(escaped)
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
