@@ -221,6 +221,7 @@ _MIN_ENV_SECRET: Final = 8  # environment values are guessed by their names: be 
 _MIN_TEXT: Final = 3  # content shorter than this cannot be told from ordinary text
 _WHOLE_TEXT: Final = 12  # content shorter than this is matched as a whole word only
 _MAX_TEXTS: Final = 2048
+_MAX_SEEDS: Final = 256
 _MAX_DEPTH: Final = 6
 
 
@@ -277,7 +278,7 @@ class Redaction:
             text = _redact_spans(text, self._secret_spans(text))
             text = _apply(SECRET_PATTERNS, text)
             if self._content is not None:
-                text = _redact_spans(text, _prefix_spans(text, self._content))
+                text = _redact_spans(text, _content_spans(text, self._content))
                 if self._short_content is not None:
                     text = self._short_content.sub(REDACTED, text)
                 text = _apply(ECHO_PATTERNS, text)
@@ -347,25 +348,38 @@ def _forms(value: str, *, url: bool = False) -> set[str]:
     return forms
 
 
-def _common_prefix(text: str, start: int, value: str) -> int:
+def _common_prefix(text: str, start: int, value: str, offset: int = 0) -> int:
+    """How many characters from ``text[start]`` on equal ``value`` from ``value[offset]`` on."""
     length = 0
-    limit = min(len(value), len(text) - start)
-    while length < limit and text[start + length] == value[length]:
+    limit = min(len(value) - offset, len(text) - start)
+    while length < limit and text[start + length] == value[offset + length]:
         length += 1
     return length
 
 
-def _prefix_spans(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
-    """Where the forms appear, whole or cut short (an echo of the first characters, as
-    LiteLLM's debug information gives), found by their first characters."""
+def _content_spans(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the forms appear in ``text``, whole or in part: cut short (LiteLLM's debug
+    information echoes the first characters), or interrupted (a provider or LiteLLM replaced
+    a piece of it). Found by seeds, pieces of the form taken every ``_WHOLE_TEXT`` characters
+    (at most ``_MAX_SEEDS`` per form, spread over it), each extended both ways while the text
+    goes on matching the form."""
     spans: list[tuple[int, int]] = []
     for form in forms:
-        seed = form[:_WHOLE_TEXT]
-        start = text.find(seed)
-        while start >= 0:
-            end = start + _common_prefix(text, start, form)
-            spans.append((start, end))
-            start = text.find(seed, end)
+        step = max(_WHOLE_TEXT, len(form) // _MAX_SEEDS)
+        for offset in range(0, len(form) - _WHOLE_TEXT + 1, step):
+            seed = form[offset : offset + _WHOLE_TEXT]
+            start = text.find(seed)
+            while start >= 0:
+                before = 0
+                while (
+                    before < offset
+                    and before < start
+                    and text[start - before - 1] == form[offset - before - 1]
+                ):
+                    before += 1
+                end = start + _common_prefix(text, start, form, offset)
+                spans.append((start - before, end))
+                start = text.find(seed, end)
     return spans
 
 
