@@ -136,6 +136,10 @@ def proxy_config(base_url: str, keys: Keys, mode: str) -> str:
         ("slow", "openai/slow-stream"),
         ("flaky", "openai/error-500"),
         ("text-embedding-3-small", "openai/text-embedding-3-small"),
+        # upstream errors that echo the upstream key (whole, masked) or the request
+        ("leaky", "openai/leak-vllm"),
+        ("leaky-masked", "openai/leak-openai"),
+        ("leaky-echo", "openai/leak-echo"),
     ]
     model_list = "".join(
         f"""

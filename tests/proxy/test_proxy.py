@@ -26,6 +26,7 @@ from litellm_otel.proxy import integration
 from litellm_otel.proxy.identity import request_attributes
 from litellm_otel.proxy.refusals import ProxyCallback, is_refusal, rejection_reason
 from tests.proxy.conftest import SCOPE, Proxy
+from tests.support.leaks import key_forms
 from tests.support.otlp_receiver import SpanRecord
 from tests.support.telemetry import Telemetry
 
@@ -460,6 +461,42 @@ def exported_text(proxy: Proxy) -> str:
         if log.resource_attributes.get("service.name") == proxy.service_name:
             parts += [log.body, log.attributes, log.resource_attributes]
     return repr(parts)
+
+
+LEAKY_PROMPT = "Summarise the quarterly numbers, proxy-secret-prompt-51c2"
+
+
+@pytest.mark.proxy
+@pytest.mark.parametrize(
+    ("model", "status"), [("leaky", 401), ("leaky-masked", 401), ("leaky-echo", 500)]
+)
+def test_upstream_error_echoing_the_key_or_prompt_is_not_exported(
+    proxy: Proxy, model: str, status: int
+) -> None:
+    """The upstream's error quotes the upstream key (whole, or masked as OpenAI masks it) or
+    the request: the Proxy redacts it in its own reply, and our spans must not keep it."""
+    trace_id, _, header = traceparent()
+    with proxy.client() as client:
+        response = client.post(
+            "/v1/chat/completions",
+            headers={**auth(proxy.keys.team), **header},
+            json={"model": model, "messages": [{"role": "user", "content": LEAKY_PROMPT}]},
+        )
+    assert response.status_code == status, response.text
+    spans = proxy.trace(trace_id, has_server_and("CLIENT"))
+    forbidden = [*key_forms(proxy.keys.upstream), LEAKY_PROMPT, LEAKY_PROMPT[-24:]]
+    text = repr(
+        [
+            (s.name, s.status_message, s.attributes, [(e.name, e.attributes) for e in s.events])
+            for s in spans
+        ]
+    )
+    assert [needle for needle in forbidden if needle in text] == []
+    (chat,) = ours(spans)
+    assert chat.status_code == "ERROR"
+    assert chat.attributes["http.response.status_code"] == status
+    (event,) = [e for e in chat.events if e.name == "exception"]
+    assert event.attributes["exception.escaped"] is True
 
 
 @pytest.mark.proxy
