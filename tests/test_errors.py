@@ -645,3 +645,8 @@ def test_scrub_never_raises_and_fails_closed() -> None:
     redaction = Redaction({"api_key": Weird(), "messages": [Weird()]}, redact_content=True)
     assert redaction.scrub("plain text") == "plain text"
     assert redaction.message(ValueError(Weird())) == REDACTED
+
+
+def test_a_secret_that_cannot_be_encoded_still_leaves_the_patterns() -> None:
+    redaction = Redaction({"api_key": "sk-\udcff-lone-surrogate-key"}, redact_content=True)
+    assert redaction.scrub(f"Authorization: Bearer {API_KEY}") == f"Authorization: {REDACTED}"

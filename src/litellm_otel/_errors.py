@@ -30,6 +30,7 @@ marker alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -50,6 +51,7 @@ from litellm_otel._config import Options
 from litellm_otel._hooks import SECRET_INSIDE, SECRET_PARAMETERS
 
 REDACTED: Final = "[REDACTED]"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
 
 # --- what looks like a credential, whoever's it is -----------------------------------------
 
@@ -236,33 +238,36 @@ class Redaction:
     __slots__ = ("_content", "_secret_forms", "_secret_prefixes", "_short_content", "_tails")
 
     def __init__(self, *sources: Mapping[str, Any] | None, redact_content: bool) -> None:
+        self._secret_forms: list[str] = []
+        self._secret_prefixes: list[tuple[str, int]] = []
+        self._tails: re.Pattern[str] | None = None
+        self._content: list[str] | None = [] if redact_content else None
+        self._short_content: re.Pattern[str] | None = None
+        # On a failure, what was gathered still applies, and the patterns apply regardless.
+        with contextlib.suppress(Exception):
+            self._gather(sources, redact_content)
+
+    def _gather(self, sources: Iterable[Mapping[str, Any] | None], redact_content: bool) -> None:
         secrets: set[str] = set()
         texts: set[str] = set()
-        try:
-            for source in sources:
-                if isinstance(source, Mapping):
-                    _collect_secrets(source, secrets, 0)
-                    if redact_content:
-                        _collect_content(source, texts)
-            _collect_settings(secrets)
-            _collect_environment(secrets)
-        except Exception:
-            pass  # what was gathered still applies; the patterns apply regardless
+        for source in sources:
+            if isinstance(source, Mapping):
+                _collect_secrets(source, secrets, 0)
+                if redact_content:
+                    _collect_content(source, texts)
+        _collect_settings(secrets)
+        _collect_environment(secrets)
         self._secret_forms = _longest_first({f for s in secrets for f in _forms(s, url=True)})
         # prefixes of key-like secrets, however they continue (masked, cut short)
+        key_like = [s for s in secrets if _KEY_LIKE.fullmatch(s)]
         self._secret_prefixes = [
             (secret, min(8, len(secret) // 2))
-            for secret in secrets
-            if len(secret) // 2 >= _MIN_SECRET and _KEY_LIKE.fullmatch(secret)
+            for secret in key_like
+            if len(secret) // 2 >= _MIN_SECRET
         ]
-        tails = {re.escape(s[-4:]) for s in secrets if len(s) >= 12 and _KEY_LIKE.fullmatch(s)}
-        self._tails = (
-            re.compile(rf"{_MASK_RUN}\s?(?:{'|'.join(sorted(tails))})(?![A-Za-z0-9])")
-            if tails
-            else None
-        )
-        self._content: list[str] | None = None
-        self._short_content: re.Pattern[str] | None = None
+        tails = {re.escape(s[-4:]) for s in key_like if len(s) >= 12}
+        if tails:
+            self._tails = re.compile(rf"{_MASK_RUN}\s?(?:{'|'.join(sorted(tails))})(?![A-Za-z0-9])")
         if redact_content:
             forms = {f for text in list(texts)[:_MAX_TEXTS] for f in _forms(text)}
             self._content = _longest_first(f for f in forms if len(f) >= _WHOLE_TEXT)
@@ -552,7 +557,8 @@ def record_exception(span: Span, exception: BaseException, redaction: Redaction 
             ),
             exception_attributes.EXCEPTION_MESSAGE: message,
             exception_attributes.EXCEPTION_STACKTRACE: redaction.stacktrace(exception),
-            exception_attributes.EXCEPTION_ESCAPED: True,
+            # deprecated in the conventions (so spelled out here), still what backends show
+            EXCEPTION_ESCAPED: True,
         },
     )
     return message
