@@ -157,9 +157,12 @@ class RouterCall:
             report_failure("finishing a router span")
         finally:
             span.end()
-            # The attempts' invocations are done with; contexts LiteLLM copies for its
-            # background threads may keep this object alive a while longer.
+            # The attempts' invocations and the call's arguments are done with; contexts
+            # LiteLLM copies for its background threads may keep this object alive a while
+            # longer.
             self.attempts.clear()
+            self.params = None
+            self.router = None
 
 
 def _attempt_model_group(params: Mapping[str, Any]) -> str | None:
