@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import copy
 import gc
 import inspect
 import json
 import logging
+import os
+import pickle
+import re
+import traceback
+from dataclasses import dataclass
 from typing import Any
 
 import litellm
 import openai
 import pytest
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from tests.support.telemetry import Telemetry, user_messages
@@ -546,3 +556,280 @@ def test_100000_chunk_stream_holds_no_growing_buffer(traced: Telemetry) -> None:
     assert count == 100_000
     assert after_100k - after_1k < 4_096, (after_1k, after_100k)
     assert len(traced.finished()) == 1
+
+
+# --- the stream protocol: exactly LiteLLM's, for every stream type it returns ----------------
+#
+# Each case is run twice: with our instrumentation suppressed (LiteLLM's own stream) and through
+# it (our proxy). What the caller observes must be equal (chunks, values returned, exception
+# types and messages); the span must end exactly once, the way that reading ended.
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """One kind of stream a wrapped entry point returns with ``stream=True``."""
+
+    name: str
+    function: str
+    arguments: dict[str, Any]
+    #: Made by an ``a…`` function: read asynchronously when the protocol leaves the choice.
+    is_async: bool
+    #: The stream reports token usage (the server's 12 in / 5 out).
+    has_usage: bool = False
+
+
+CHAT = {"model": MODEL, "messages": user_messages()}
+USAGE = {"stream_options": {"include_usage": True}}
+TEXT = {"model": "openai/gpt-3.5-turbo-instruct", "prompt": "Say hello"}
+RESPONSES = {"model": MODEL, "input": "Say hello"}
+STREAM_KINDS = (
+    StreamKind("completion", "completion", CHAT, is_async=False),
+    StreamKind("acompletion", "acompletion", CHAT, is_async=True),
+    StreamKind("completion+usage", "completion", {**CHAT, **USAGE}, is_async=False, has_usage=True),
+    StreamKind("acompletion+usage", "acompletion", {**CHAT, **USAGE}, True, has_usage=True),
+    StreamKind("completion mock", "completion", {**CHAT, "mock_response": "hi there"}, False),
+    StreamKind("text_completion", "text_completion", TEXT, is_async=False),
+    StreamKind("atext_completion", "atext_completion", TEXT, is_async=True),
+    StreamKind("responses", "responses", RESPONSES, is_async=False, has_usage=True),
+    StreamKind("aresponses", "aresponses", RESPONSES, is_async=True, has_usage=True),
+    # A model missing from LiteLLM's cost map: LiteLLM fakes the stream from one response.
+    StreamKind(
+        "responses faked", "responses", {**RESPONSES, "model": "openai/tool-model"}, False, True
+    ),
+    StreamKind(
+        "aresponses faked", "aresponses", {**RESPONSES, "model": "openai/tool-model"}, True, True
+    ),
+)
+PROTOCOL_NAMES = (
+    "__iter__",
+    "__next__",
+    "__aiter__",
+    "__anext__",
+    "__enter__",
+    "__exit__",
+    "__aenter__",
+    "__aexit__",
+    "close",
+    "aclose",
+)
+
+_VOLATILE = (
+    (re.compile(r"0x[0-9a-f]+"), "0x?"),
+    (re.compile(r"(chatcmpl|resp|cmpl|msg)[-_][0-9A-Za-z_=+/-]+"), "<id>"),
+    (re.compile(r"((?:created|created_at|completed_at)=)[0-9.]+"), r"\1?"),
+)
+
+
+def seen(chunk: Any) -> str:
+    """A chunk as the caller sees it, minus what differs between two identical calls."""
+    text = repr(chunk)
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+async def read_all(stream: Any, asynchronously: bool) -> list[str]:
+    if asynchronously:
+        return [seen(chunk) async for chunk in stream]
+    return [seen(chunk) for chunk in stream]
+
+
+async def read_one(stream: Any, asynchronously: bool) -> str:
+    return seen(await anext(stream) if asynchronously else next(stream))
+
+
+async def by_next(stream: Any, kind: StreamKind) -> Any:
+    chunks = []
+    with contextlib.suppress(StopIteration):
+        while True:
+            chunks.append(seen(next(stream)))
+    return ("read", chunks)
+
+
+async def by_anext(stream: Any, kind: StreamKind) -> Any:
+    chunks = []
+    with contextlib.suppress(StopAsyncIteration):
+        while True:
+            chunks.append(seen(await anext(stream)))
+    return ("read", chunks)
+
+
+async def by_for(stream: Any, kind: StreamKind) -> Any:
+    return ("read", await read_all(stream, asynchronously=False))
+
+
+async def by_async_for(stream: Any, kind: StreamKind) -> Any:
+    return ("read", await read_all(stream, asynchronously=True))
+
+
+async def by_close(stream: Any, kind: StreamKind) -> Any:
+    first = await read_one(stream, kind.is_async)
+    return ("closed", first, stream.close())
+
+
+async def by_aclose(stream: Any, kind: StreamKind) -> Any:
+    first = await read_one(stream, kind.is_async)
+    return ("closed", first, await stream.aclose())
+
+
+async def by_with(stream: Any, kind: StreamKind) -> Any:
+    with stream as bound:
+        return ("read", bound is stream, await read_all(bound, kind.is_async))
+
+
+async def by_async_with(stream: Any, kind: StreamKind) -> Any:
+    async with stream as bound:
+        return ("read", bound is stream, await read_all(bound, kind.is_async))
+
+
+async def by_copy(stream: Any, kind: StreamKind) -> Any:
+    duplicate = copy.copy(stream)
+    return ("read", duplicate.__class__.__name__, await read_all(duplicate, kind.is_async))
+
+
+async def by_deepcopy(stream: Any, kind: StreamKind) -> Any:
+    return ("kept", copy.deepcopy(stream).__class__.__name__)
+
+
+async def by_pickle(stream: Any, kind: StreamKind) -> Any:
+    return ("kept", pickle.loads(pickle.dumps(stream)).__class__.__name__)
+
+
+async def by_hasattr(stream: Any, kind: StreamKind) -> Any:
+    return ("kept", [name for name in PROTOCOL_NAMES if hasattr(stream, name)])
+
+
+async def by_isinstance(stream: Any, kind: StreamKind) -> Any:
+    return ("kept", stream.__class__, isinstance(stream, stream.__class__))
+
+
+PROTOCOLS = {
+    "next": by_next,
+    "anext": by_anext,
+    "for": by_for,
+    "async for": by_async_for,
+    "close": by_close,
+    "aclose": by_aclose,
+    "with": by_with,
+    "async with": by_async_with,
+    "copy": by_copy,
+    "deepcopy": by_deepcopy,
+    "pickle": by_pickle,
+    "hasattr": by_hasattr,
+    "isinstance": by_isinstance,
+}
+
+
+@dataclass
+class Observed:
+    """What the caller saw; and whether an exception came out of LiteLLM's own code."""
+
+    seen: Any
+    raised_in_litellm: bool = False
+
+
+async def observe(kind: StreamKind, protocol: str, call_args: dict[str, Any]) -> Observed:
+    arguments = {**kind.arguments, "stream": True}
+    if "mock_response" not in arguments:
+        arguments.update(call_args)
+    stream = getattr(litellm, kind.function)(**arguments)
+    if inspect.isawaitable(stream):
+        stream = await stream
+    try:
+        return Observed(await PROTOCOLS[protocol](stream, kind))
+    except Exception as error:
+        frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(error.__traceback__)]
+        in_litellm = any(f"{os.sep}litellm{os.sep}" in name for name in frames)
+        return Observed(("raised", type(error), str(error)), in_litellm)
+
+
+def same_observation(plain: Any, ours: Any) -> bool:
+    """Equal, except that an exception of ours may be a subclass of LiteLLM's (see _streams:
+    a missing context-manager method is both an AttributeError and a TypeError)."""
+    if plain[0] == ours[0] == "raised":
+        return issubclass(ours[1], plain[1]) and ours[2] == plain[2]
+    return plain == ours
+
+
+# LiteLLM's Responses usage does not match its own pydantic model; not ours to fix.
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+@pytest.mark.parametrize("kind", STREAM_KINDS, ids=lambda kind: kind.name)
+async def test_stream_protocol_is_litellms(
+    traced: Telemetry, call_args: dict[str, Any], kind: StreamKind, protocol: str
+) -> None:
+    with suppress_instrumentation():
+        plain = await observe(kind, protocol, call_args)
+    traced.spans.clear()
+    ends = EndCounter()
+    traced.tracer_provider.add_span_processor(ends)
+
+    ours = await observe(kind, protocol, call_args)
+    # A stream left unfinished was dropped with observe()'s frame: its span ended then, or
+    # ends when the collector frees a reference cycle LiteLLM's stream sits in.
+    if not traced.finished():
+        gc.collect()
+
+    assert same_observation(plain.seen, ours.seen), (plain.seen, ours.seen)
+    span = traced.only_span()
+    assert list(ends.counts.values()) == [1]
+    attributes = span.attributes
+    if plain.seen[0] == "read":
+        assert "litellm.stream.closed_early" not in attributes
+        assert span.status.status_code is StatusCode.UNSET
+        assert attributes["gen_ai.response.finish_reasons"]
+        if kind.has_usage:
+            assert attributes["gen_ai.usage.input_tokens"] == 12
+            assert attributes["gen_ai.usage.output_tokens"] == 5
+    elif plain.raised_in_litellm:  # LiteLLM's stream itself fails when read this way
+        assert span.status.status_code is StatusCode.ERROR
+        assert attributes["error.type"] == plain.seen[1].__qualname__
+    else:  # closed, or never read to its end (a protocol the stream lacks, a copy refused)
+        assert attributes["litellm.stream.closed_early"] is True
+        assert span.status.status_code is StatusCode.UNSET
+
+
+class EndCounter(SpanProcessor):
+    """Counts how often each span ends."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[int] = collections.Counter()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.counts[span.context.span_id] += 1
+
+
+async def anthropic_events(stream: Any) -> list[str]:
+    """The SSE event names of an Anthropic-style byte stream (ids differ between calls)."""
+    names = []
+    async for frame in stream:
+        for line in frame.decode().splitlines():
+            if line.startswith("event: "):
+                names.append(line.removeprefix("event: "))
+    return names
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+async def test_anthropic_messages_adapter_streams_as_without_us(
+    traced: Telemetry, call_args: dict[str, Any]
+) -> None:
+    """LiteLLM's Anthropic adapter reads the Responses stream it gets asynchronously only when
+    it claims ``__aiter__``: a proxy claiming more than the stream made it fail mid-stream."""
+    arguments = {
+        "max_tokens": 50,
+        "messages": user_messages(),
+        "model": MODEL,
+        "stream": True,
+        "api_base": call_args["api_base"],
+        "api_key": call_args["api_key"],
+    }
+    with suppress_instrumentation():
+        plain = await anthropic_events(litellm.anthropic.messages.create(**arguments))
+    ours = await anthropic_events(litellm.anthropic.messages.create(**arguments))
+    assert ours == plain
+    assert "error" not in plain
+    assert plain[0] == "message_start"
+    assert plain[-1] == "message_stop"
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.UNSET
+    assert "litellm.stream.closed_early" not in span.attributes

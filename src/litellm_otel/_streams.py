@@ -248,8 +248,55 @@ _PROTOCOL: Final[tuple[tuple[str, tuple[str, ...], Callable[..., Any]], ...]] = 
     ("aclose", ("aclose",), _aclose),
 )
 # ``wrapt`` proxies define these themselves (forwarding, and handing out the unwrapped object
-# from ``__enter__``); ``None`` makes them unsupported, as on the wrapped type.
+# from ``__enter__``); where the wrapped type lacks them, a descriptor hides them again.
 _ALWAYS_ON_PROXY: Final = frozenset({"__enter__", "__exit__", "__aenter__", "__aexit__"})
+
+
+class _UnsupportedProtocol(TypeError, AttributeError):
+    """What the proxy raises where the wrapped stream raises for lack of a protocol method.
+
+    ``hasattr`` must say False (an ``AttributeError``) and ``with`` must fail the way it fails
+    on the wrapped stream (a ``TypeError`` since Python 3.11): both at once.
+    """
+
+
+class _Unsupported:
+    """Hides a protocol method ``wrapt`` defines on every proxy: reading it raises."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        raise _UnsupportedProtocol(self.message)
+
+
+def _with_error(type_name: str, asynchronous: bool) -> str:
+    """Python's own message for ``with`` / ``async with`` on an object of ``type_name``
+    lacking the protocol (asked of Python, since its wording changes between releases)."""
+    plain = type(type_name, (), {})()
+    if not asynchronous:
+        try:
+            with plain:  # type: ignore[attr-defined]
+                pass
+        except (TypeError, AttributeError) as error:
+            return str(error)
+        return ""
+
+    async def enter() -> None:
+        async with plain:  # type: ignore[attr-defined]
+            pass
+
+    step = enter()
+    try:
+        step.send(None)
+    except (TypeError, AttributeError) as error:
+        return str(error)
+    finally:
+        step.close()
+    return ""
+
 
 _CLASSES: dict[type, type[_StreamProxy]] = {}
 _CLASSES_LOCK = threading.Lock()
@@ -259,13 +306,17 @@ def _proxy_class(wrapped_type: type) -> type[_StreamProxy]:
     cls = _CLASSES.get(wrapped_type)
     if cls is not None:
         return cls
-    namespace: dict[str, Any] = {"__slots__": ()}
+    # Named like the wrapped type, so Python's messages about the protocol (``'…' object is
+    # not an iterator``) read the same as without us; the module says whose class it is.
+    namespace: dict[str, Any] = {"__slots__": (), "__module__": __name__}
     for name, needs, method in _PROTOCOL:
         if all(callable(getattr(wrapped_type, need, None)) for need in needs):
             namespace[name] = method
         elif name in _ALWAYS_ON_PROXY:
-            namespace[name] = None
-    cls = type(f"StreamProxy[{wrapped_type.__qualname__}]", (_StreamProxy,), namespace)
+            message = _with_error(wrapped_type.__name__, asynchronous=name.startswith("__a"))
+            namespace[name] = _Unsupported(message)
+    cls = type(wrapped_type.__name__, (_StreamProxy,), namespace)
+    cls.__qualname__ = wrapped_type.__qualname__
     with _CLASSES_LOCK:
         return _CLASSES.setdefault(wrapped_type, cls)
 
