@@ -25,6 +25,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from litellm_otel._config import Options
+from litellm_otel._content import ContentPolicy
+from litellm_otel._hooks import Hooks
+from litellm_otel._stream_usage import litellm_keeps_unrequested_usage
 from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
@@ -312,14 +316,28 @@ def test_usage_when_the_stream_carries_it(traced: Telemetry, call_args: dict[str
     assert points == {"input": 12, "output": 5}
 
 
+# LiteLLM releases that drop a usage chunk they were not asked to return would hand it to the
+# caller instead: there the option asks for nothing (and says so once).
+ASKS_FOR_STREAM_USAGE = litellm_keeps_unrequested_usage()
+
+
 def test_request_stream_usage_opt_in(
-    instrument: Any, call_args: dict[str, Any], server: Any
+    instrument: Any, call_args: dict[str, Any], server: Any, caplog: Any
 ) -> None:
-    telemetry = instrument(request_stream_usage=True)
+    with caplog.at_level(logging.WARNING, logger="litellm_otel"):
+        telemetry = instrument(request_stream_usage=True)
     list(litellm.completion(model=MODEL, messages=user_messages(), stream=True, **call_args))
     request = [r for r in server.requests if r.path.endswith("/chat/completions")][-1]
-    assert request.body["stream_options"] == {"include_usage": True}
-    assert telemetry.only_span().attributes["gen_ai.usage.input_tokens"] == 12
+    attributes = telemetry.only_span().attributes
+    warnings = [r.getMessage() for r in caplog.records if "request_stream_usage" in r.getMessage()]
+    if ASKS_FOR_STREAM_USAGE:
+        assert request.body["stream_options"] == {"include_usage": True}
+        assert attributes["gen_ai.usage.input_tokens"] == 12
+        assert warnings == []
+    else:
+        assert "stream_options" not in request.body
+        assert "gen_ai.usage.input_tokens" not in attributes
+        assert len(warnings) == 1
 
 
 def test_request_stream_usage_leaves_explicit_stream_options_alone(
@@ -833,3 +851,76 @@ async def test_anthropic_messages_adapter_streams_as_without_us(
     span = traced.only_span()
     assert span.status.status_code is StatusCode.UNSET
     assert "litellm.stream.closed_early" not in span.attributes
+
+
+# --- request_stream_usage: the provider is asked, the caller's stream stays as it was --------
+
+
+USAGE_READS = [
+    (function, read, mock)
+    for function, read in (
+        ("completion", "for"),
+        ("completion", "async for"),  # LiteLLM itself fails this way once usage is asked for
+        ("acompletion", "async for"),
+        ("completion_with_retries", "for"),
+    )
+    for mock in (False, True)
+]
+
+
+@pytest.mark.parametrize("case", USAGE_READS, ids=lambda case: "-".join(map(str, case)))
+async def test_request_stream_usage_leaves_the_chunks_as_they_are(
+    instrument: Any, call_args: dict[str, Any], server: Any, case: tuple[str, str, bool]
+) -> None:
+    """The provider is asked for usage; the caller gets exactly the chunks of a call that did
+    not ask, whichever way it reads them (no extra usage-only chunk, no mid-stream error)."""
+    function, read, mock = case
+    arguments = {"model": MODEL, "messages": user_messages(), "stream": True}
+    arguments.update({"mock_response": "hi there"} if mock else call_args)
+
+    async def chunks() -> list[str]:
+        stream = getattr(litellm, function)(**arguments)
+        if inspect.isawaitable(stream):
+            stream = await stream
+        return await read_all(stream, asynchronously=read == "async for")
+
+    plain = await chunks()
+    telemetry = instrument(request_stream_usage=True)
+    server.clear()
+    ours = await chunks()
+
+    assert ours == plain
+    assert len(plain) >= 2
+    span = telemetry.only_span()
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    if not mock:
+        (request,) = [r for r in server.requests if r.path.endswith("/chat/completions")]
+        if ASKS_FOR_STREAM_USAGE:
+            assert request.body["stream_options"] == {"include_usage": True}
+            assert span.attributes["gen_ai.usage.input_tokens"] == 12
+            assert span.attributes["gen_ai.usage.output_tokens"] == 5
+        else:
+            assert "stream_options" not in request.body
+
+
+def test_request_stream_usage_asks_only_for_chat_streams(
+    instrument: Any, call_args: dict[str, Any], server: Any
+) -> None:
+    """Text-completion streams would gain a usage-only chunk (and fail LiteLLM's async read of a
+    sync call's stream); the Responses API reports usage by itself; the rest do not stream."""
+    from litellm_otel._operations import CHAT, ENTRY_POINTS
+    from litellm_otel._recorder import CallRecorder
+
+    instrument(request_stream_usage=True)
+    list(litellm.text_completion(**TEXT, stream=True, **call_args))
+    (request,) = [r for r in server.requests if r.path.endswith("/completions")]
+    assert "stream_options" not in request.body
+
+    recorder = CallRecorder(None, Options(request_stream_usage=True), Hooks(), ContentPolicy())  # type: ignore[arg-type]
+    params = {"model": MODEL, "stream": True}
+    for surface in {entry.surface for entry in ENTRY_POINTS.values()}:
+        kwargs = recorder.prepare_kwargs(surface, params, dict(params))
+        asked = recorder.asks_stream_usage(surface, params)
+        assert asked is (surface is CHAT and ASKS_FOR_STREAM_USAGE), surface.operation_name
+        assert ("stream_options" in kwargs) is asked

@@ -24,12 +24,13 @@ from opentelemetry.util.genai.invocation import (
 )
 
 from litellm_otel import _attributes as attrs
+from litellm_otel import _stream_usage
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._errors import Redaction, error_of, record_failure, redacts_content
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
-from litellm_otel._operations import Surface
+from litellm_otel._operations import CHAT, Surface
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
 from litellm_otel._streams import proxy_stream
 
@@ -77,6 +78,15 @@ class CallRecorder:
         # placeholders (no SDK configured yet), every span and metric would be dropped, so the
         # wrappers skip all work. Checked per call: an SDK may be configured later.
         self._globals_only = not explicit_providers
+        # Stream usage is asked for only where the caller cannot tell (see _stream_usage).
+        self._ask_stream_usage = False
+        if options.request_stream_usage:
+            self._ask_stream_usage = _stream_usage.litellm_keeps_unrequested_usage()
+            if not self._ask_stream_usage:
+                report_failure(
+                    "applying request_stream_usage: this LiteLLM release would hand the usage "
+                    "chunk to the caller, so no stream usage is asked for"
+                )
 
     def idle(self) -> bool:
         """True while nothing we would emit can be recorded (no SDK configured)."""
@@ -176,8 +186,22 @@ class CallRecorder:
         stream proxy, for the error text of a stream that fails."""
         if streamed and surface.new_stream_state is not None and _is_stream(result):
             try:
+                usage_source = None
+                if params is not None and self.asks_stream_usage(surface, params):
+                    if _stream_usage.answer_as_unasked(result):
+                        usage_source = result
+                    else:
+                        report_failure("hiding the stream usage asked for from the caller")
                 state = surface.new_stream_state(self.capture_content(invocation))
-                return proxy_stream(result, invocation, state, context, self, params=params)
+                return proxy_stream(
+                    result,
+                    invocation,
+                    state,
+                    context,
+                    self,
+                    params=params,
+                    usage_source=usage_source,
+                )
             except Exception:
                 report_failure("proxying a stream")
                 self.stop(invocation)
@@ -227,14 +251,18 @@ class CallRecorder:
     def redaction(self, *sources: Mapping[str, Any] | None) -> Redaction:
         return Redaction(*sources, redact_content=self._redact_error_content)
 
-    def prepare_kwargs(self, params: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Ask for the usage chunk when the caller opted in and left ``stream_options`` alone."""
-        if (
-            self.options.request_stream_usage
-            and params.get("stream") is True
-            and params.get("stream_options") is None
-        ):
-            return {**kwargs, "stream_options": {"include_usage": True}}
+    def asks_stream_usage(self, surface: Surface, params: Mapping[str, Any]) -> bool:
+        """Whether the call with these arguments asks the provider for its stream's usage: only
+        with ``request_stream_usage``, for a chat stream whose caller left ``stream_options``
+        alone, where LiteLLM lets the caller's stream stay as unasked (see _stream_usage)."""
+        return self._ask_stream_usage and surface is CHAT and _stream_usage.should_ask(params)
+
+    def prepare_kwargs(
+        self, surface: Surface, params: Mapping[str, Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The arguments to call LiteLLM with (:meth:`asks_stream_usage`)."""
+        if self.asks_stream_usage(surface, params):
+            return _stream_usage.asking(kwargs)
         return kwargs
 
 

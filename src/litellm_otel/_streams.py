@@ -32,6 +32,7 @@ from opentelemetry.context import Context, attach, detach
 
 from litellm_otel import _attributes as attrs
 from litellm_otel._failsafe import report_failure
+from litellm_otel._stream_usage import kept_usage_chunk
 
 if TYPE_CHECKING:
     from litellm_otel._operations import StreamState
@@ -49,6 +50,7 @@ class StreamSession:
         "params",
         "recorder",
         "state",
+        "usage_source",
     )
 
     def __init__(
@@ -58,12 +60,16 @@ class StreamSession:
         context: Context,
         recorder: CallRecorder,
         params: Mapping[str, Any] | None = None,
+        *,
+        usage_source: Any = None,
     ) -> None:
         self.invocation = invocation
         self.state = state
         self.context = context
         self.recorder = recorder
         self.params = params  # the call's arguments, read only if the stream fails
+        #: LiteLLM's stream that keeps the usage we asked for out of its chunks (_stream_usage).
+        self.usage_source = usage_source
         self.finished = False
         self.closed_early = False
 
@@ -86,6 +92,10 @@ class StreamSession:
         self.finished = True
         invocation = self.invocation
         try:
+            if self.usage_source is not None:
+                kept = kept_usage_chunk(self.usage_source)
+                if kept is not None:
+                    self.state.process(kept, invocation)
             self.state.apply(invocation)
             if self.closed_early:
                 invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
@@ -333,6 +343,8 @@ def proxy_stream(
     recorder: CallRecorder,
     *,
     params: Mapping[str, Any] | None = None,
+    usage_source: Any = None,
 ) -> Any:
     """The stream to hand the caller in place of ``stream``; its span ends with it."""
-    return proxy_for(stream, StreamSession(invocation, state, context, recorder, params))
+    session = StreamSession(invocation, state, context, recorder, params, usage_source=usage_source)
+    return proxy_for(stream, session)

@@ -75,7 +75,7 @@ def make_wrapper(
         params: Mapping[str, Any] = kwargs
         try:
             params = binder.bind(args, kwargs)
-            kwargs = recorder.prepare_kwargs(params, kwargs)
+            kwargs = recorder.prepare_kwargs(surface, params, kwargs)
             invocation = recorder.start(surface, params)
             return invocation, recorder.call_context(invocation), kwargs, params
         except Exception:
