@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import itertools
+import logging
+import sys
+import types
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import litellm
+import pytest
 import wrapt
+from litellm import completion as early_completion
 
-from litellm_otel import LiteLLMInstrumentor
+from litellm_otel import LiteLLMInstrumentor, _callbacks
 from litellm_otel._operations import ENTRY_POINTS as WRAPPED_FUNCTIONS
 from tests.support.telemetry import Telemetry, user_messages
+
+MODEL = "openai/gpt-4o-mini"
 
 
 def test_uninstrument_restores_originals_and_emits_nothing(instrument: Any) -> None:
@@ -89,3 +101,208 @@ def test_no_sdk_configured_means_no_work(monkeypatch: Any) -> None:
         instrumentor.uninstrument()
     assert response.choices[0].message.content == "x"
     assert started == []
+
+
+# --- instrument() imports nothing of the user's, never raises, and is all or nothing ----------
+
+
+def lazily_imported(tmp_path: Path, name: str, source: str) -> types.ModuleType:
+    """A module registered through ``importlib.util.LazyLoader``: it runs on first attribute
+    access, which is exactly what instrument() must not cause."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+def test_instrument_runs_no_lazily_imported_module(
+    instrument: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    ran = tmp_path / "ran"
+    for name in ("lazy_user_module_a", "lazy_user_module_b"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    fine = lazily_imported(tmp_path, "lazy_user_module_a", f"open({str(ran)!r}, 'w').close()\n")
+    broken = lazily_imported(tmp_path, "lazy_user_module_b", "raise RuntimeError('import bug')\n")
+    try:
+        with caplog.at_level(logging.WARNING, logger="litellm_otel"):
+            telemetry = instrument()
+        assert not ran.exists()  # instrument() did not execute the lazy module
+        assert type(fine) is not types.ModuleType  # still waiting for its first use
+        assert type(broken) is not types.ModuleType
+        assert not [r for r in caplog.records if r.name.startswith("litellm_otel")]
+        litellm.completion(model=MODEL, messages=user_messages(), mock_response="x")
+        assert len(telemetry.finished()) == 1
+    finally:
+        del sys.modules["lazy_user_module_a"], sys.modules["lazy_user_module_b"]
+
+
+class Injected(Exception):
+    """A fault injected into one step of instrument()."""
+
+
+def fail_after(calls: int, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, raising on its call number ``calls + 1`` (after doing that call's work)."""
+    count = itertools.count()
+
+    def faulty(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if next(count) >= calls:
+            raise Injected
+        return result
+
+    return faulty
+
+
+def raising(*args: Any, **kwargs: Any) -> Any:
+    raise Injected
+
+
+class BrokenProxyIntegration:
+    """The LiteLLM Proxy integration, as instrument() finds it inside the Proxy, failing."""
+
+    registered = False
+
+    @staticmethod
+    def request_hook(span: Any, params: Any) -> None:
+        pass
+
+    def register(self, litellm_module: Any, tracer_provider: Any) -> None:
+        self.registered = True
+        raise Injected
+
+    def unregister(self, litellm_module: Any) -> None:
+        self.registered = False
+
+
+def inject_fault(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from litellm_otel import _callbacks, _rebind, instrumentor
+    from litellm_otel._router import RouterInstrumentation
+
+    if step == "options":
+        monkeypatch.setattr(instrumentor.Options, "from_kwargs", raising)
+    elif step == "handler":
+        monkeypatch.setattr(instrumentor, "_make_handler", raising)
+    elif step == "wrapping the fifth function":
+        monkeypatch.setattr(
+            wrapt, "wrap_function_wrapper", fail_after(4, wrapt.wrap_function_wrapper)
+        )
+    elif step == "rebinding":  # right after this module's globals were rebound
+        namespaces = _rebind._namespaces
+        mine = vars(sys.modules[__name__])
+
+        def failing_namespaces() -> Iterator[dict[str, Any]]:
+            for namespace in namespaces():
+                yield namespace
+                if namespace is mine:
+                    REBOUND_BEFORE_THE_FAULT.append(
+                        isinstance(mine["early_completion"], wrapt.FunctionWrapper)
+                    )
+                    raise Injected
+
+        monkeypatch.setattr(_rebind, "_namespaces", failing_namespaces)
+    elif step == "router":
+        monkeypatch.setattr(
+            RouterInstrumentation, "install", fail_after(0, RouterInstrumentation.install)
+        )
+    elif step == "callback":
+        monkeypatch.setattr(_callbacks, "register", fail_after(0, _callbacks.register))
+    elif step == "proxy":
+        monkeypatch.setattr(instrumentor, "_proxy_integration", BrokenProxyIntegration)
+    else:
+        raise AssertionError(step)
+
+
+REBOUND_BEFORE_THE_FAULT: list[bool] = []
+INSTALL_STEPS = (
+    "options",
+    "handler",
+    "wrapping the fifth function",
+    "rebinding",
+    "router",
+    "callback",
+    "proxy",
+)
+
+
+def litellm_state() -> dict[str, Any]:
+    """Everything instrument() changes in LiteLLM, as identities."""
+    return {
+        "functions": {name: getattr(litellm, name, None) for name in WRAPPED_FUNCTIONS},
+        "router": dict(vars(litellm.Router)),
+        "callbacks": {
+            name: list(getattr(litellm, name, None) or ()) for name in _callbacks._CALLBACK_LISTS
+        },
+        "early bound": early_completion,
+    }
+
+
+@pytest.mark.parametrize("step", INSTALL_STEPS)
+def test_a_failing_step_undoes_everything(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any, step: str
+) -> None:
+    before = litellm_state()
+    assert before["early bound"] is before["functions"]["completion"]
+    inject_fault(step, monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="litellm_otel"):
+        telemetry = instrument(early_bound_callback=True)  # raises nothing
+
+    assert litellm_state() == before
+    if step == "rebinding":
+        assert REBOUND_BEFORE_THE_FAULT == [True]
+    assert LiteLLMInstrumentor().is_instrumented_by_opentelemetry is False
+    warnings = [r.getMessage() for r in caplog.records if r.name == "litellm_otel"]
+    assert len(warnings) == 1
+    assert "nothing was instrumented" in warnings[0]
+    litellm.completion(model=MODEL, messages=user_messages(), mock_response="x")
+    assert telemetry.finished() == []
+
+    monkeypatch.undo()  # the fault is gone: instrument() may try again, and now succeeds
+    instrument()
+    litellm.completion(model=MODEL, messages=user_messages(), mock_response="x")
+    assert len(telemetry.finished()) == 1
+
+
+# --- early-bound rebinding reaches every user module, however it is named ---------------------
+
+
+@pytest.mark.parametrize("name", ["litellm_client", "opentelemetry_glue", "wrapt_helpers"])
+def test_user_modules_named_like_a_skipped_package_are_rebound(
+    instrument: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    (tmp_path / f"{name}.py").write_text(
+        "from litellm import completion\n\n\n"
+        "def ask():\n"
+        f"    return completion(model={MODEL!r}, messages=[{{'role': 'user', 'content': 'hi'}}],"
+        " mock_response='x')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+    try:
+        telemetry = instrument()
+        module.ask()
+        assert len(telemetry.finished()) == 1
+        assert module.completion is litellm.completion
+    finally:
+        del sys.modules[name]
+
+
+def test_litellms_own_modules_are_not_rebound(instrument: Any) -> None:
+    """Their internal references are LiteLLM's business (the call guard keeps one span)."""
+    instrument()
+    wrappers = {id(getattr(litellm, name)) for name in WRAPPED_FUNCTIONS if hasattr(litellm, name)}
+    submodules = [m for name, m in list(sys.modules.items()) if name.startswith("litellm.")]
+    assert len(submodules) > 100
+    rebound = [
+        (module.__name__, name)
+        for module in submodules
+        for name, value in list(vars(module).items())
+        if id(value) in wrappers
+    ]
+    assert rebound == []

@@ -44,6 +44,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``capture_content``, ``request_stream_usage``, ``suppress_nested_llm_spans``,
     ``early_bound_callback``, ``max_content_length``, ``request_hook``, ``response_hook``,
     ``content_filter``.
+
+    ``instrument()`` is all or nothing and never raises: should any step fail, every step done
+    so far is undone, the failure is logged once and LiteLLM runs exactly as uninstrumented
+    (a later ``instrument()`` may try again).
     """
 
     _callback: Any = None
@@ -52,11 +56,35 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _rebound: _rebind.Rebound = []
     _router: RouterInstrumentation | None = None
     _recorder: CallRecorder | None = None
+    _rolled_back: bool = False
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
+    def instrument(self, **kwargs: Any) -> Any:
+        result = super().instrument(**kwargs)
+        if self._rolled_back:
+            # Nothing is installed: say so, so that uninstrument() is a no-op and a later
+            # instrument() is not refused as "already instrumented".
+            self._is_instrumented_by_opentelemetry = False
+            self._rolled_back = False
+        return result
+
     def _instrument(self, **kwargs: Any) -> None:
+        self._rolled_back = False
+        try:
+            self._install(**kwargs)
+        except Exception:
+            report_failure("instrumenting LiteLLM; nothing was instrumented")
+            self._remove()
+            self._rolled_back = True
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._remove()
+
+    def _install(self, **kwargs: Any) -> None:
+        """Every step records what it did as it goes, so that :meth:`_remove` can undo a
+        partial install."""
         import litellm
 
         options = Options.from_kwargs(kwargs)
@@ -86,7 +114,6 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             ),
         )
         self._recorder = recorder
-        wrapped: list[str] = []
         replacements: dict[int, tuple[Any, Any]] = {}
         for name, entry in ENTRY_POINTS.items():
             original = getattr(litellm, name, None)
@@ -99,45 +126,53 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 binder = ArgumentBinder(getattr(litellm, entry.signature_of, original))
             wrapper = make_wrapper(recorder, entry.surface, entry.is_async, binder)
             wrapt.wrap_function_wrapper(litellm, name, wrapper)
-            wrapped.append(name)
+            self._wrapped = (*self._wrapped, name)
             replacements[id(original)] = (original, getattr(litellm, name))
-        self._wrapped = tuple(wrapped)
         self._rebound = _rebind.rebind(replacements)
 
         if router is not None and router_instrumentation is not None:
             self._router = router_instrumentation
             router_instrumentation.install(router)
         if options.early_bound_callback:
-            try:
-                self._callback = _callbacks.make_callback(recorder)
-                _callbacks.register(litellm, self._callback)
-            except Exception:
-                report_failure("registering the LiteLLM callback for early-bound calls")
-                self._callback = None
+            self._callback = _callbacks.make_callback(recorder)
+            _callbacks.register(litellm, self._callback)
         if proxy is not None:
-            try:
-                proxy.register(litellm, tracer_provider)
-                self._proxy = proxy
-            except Exception:
-                report_failure("attaching the LiteLLM Proxy integration")
+            self._proxy = proxy
+            proxy.register(litellm, tracer_provider)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        import litellm
-
+    def _remove(self) -> None:
+        """Undo whatever :meth:`_install` did (all of it, or the part done before it failed);
+        each step is contained, so one that fails does not keep the others in place."""
+        try:
+            import litellm
+        except Exception:
+            report_failure("importing LiteLLM to uninstrument it")
+            return
         if self._recorder is not None:
             self._recorder.active = False
             self._recorder = None
-        _rebind.restore(self._rebound)
-        self._rebound = []
+        try:
+            _rebind.restore(self._rebound)
+        finally:
+            self._rebound = []
         for name in self._wrapped:
-            unwrap(litellm, name)
+            try:
+                unwrap(litellm, name)
+            except Exception:
+                report_failure("restoring LiteLLM's functions")
         self._wrapped = ()
         router = getattr(litellm, "Router", None)
         if router is not None and self._router is not None:
-            self._router.remove(router)
+            try:
+                self._router.remove(router)
+            except Exception:
+                report_failure("restoring LiteLLM's Router")
             self._router = None
         if self._callback is not None:
-            _callbacks.unregister(litellm, self._callback)
+            try:
+                _callbacks.unregister(litellm, self._callback)
+            except Exception:
+                report_failure("removing the LiteLLM callback for early-bound calls")
             self._callback = None
         if self._proxy is not None:
             try:
