@@ -9,6 +9,7 @@ The names below are bound at import time of this module, long before any test ca
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -215,3 +216,38 @@ def test_instrument_survives_imports_while_it_walks_the_modules(
     assert isinstance(litellm.completion, wrapt.FunctionWrapper)
     assert early_completion is litellm.completion
     assert telemetry.finished() == []
+
+
+def test_a_call_reported_after_uninstrument_still_has_its_span_ended_once(
+    instrument: Any, call_args: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LiteLLM reports a sync call's success on its logging thread, after the call returned.
+    Held back here until uninstrument() ran: the span ends at uninstrument(), once."""
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    release = threading.Event()
+    reported = threading.Event()
+    success_handler = Logging.success_handler
+
+    def held_back(self: Any, *args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=10)
+        try:
+            return success_handler(self, *args, **kwargs)
+        finally:
+            reported.set()
+
+    monkeypatch.setattr(Logging, "success_handler", held_back)
+    telemetry = instrument(early_bound_callback=True)
+    response = HELD["completion"](model=MODEL, messages=user_messages(), **call_args)
+    assert telemetry.finished() == []  # LiteLLM has not reported it yet
+
+    LiteLLMInstrumentor().uninstrument()
+    (span,) = telemetry.finished()
+    assert span.name == "chat gpt-4o-mini"
+    assert span.attributes["litellm.stream.closed_early"] is True
+    assert span.status.status_code is StatusCode.UNSET
+
+    release.set()
+    assert reported.wait(timeout=10)  # LiteLLM's report, now: it reaches no callback of ours
+    assert response.choices[0].message.content
+    assert len(telemetry.finished()) == 1

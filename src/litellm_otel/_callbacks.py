@@ -11,7 +11,15 @@ traces exactly those calls:
 * the success / failure events (sync ones on LiteLLM's logging thread, async ones on the
   event loop) end it, with the complete response (for streams, LiteLLM's assembled one).
 
-So a call is traced by the wrapper or by the callback, never both. Limits, documented in
+So a call is traced by the wrapper or by the callback, never both. ``uninstrument()`` removes
+the callback from LiteLLM's lists at once and ends the calls it still has open, marked
+``litellm.stream.closed_early``: LiteLLM reports a sync call's success on its logging thread a
+moment after the call returned, and that report can no longer reach a callback that is gone.
+Keeping the callback registered until its calls drain would keep LiteLLM's logging running on
+every later call (for as long as a stream dropped unread stays open: for ever), and removing
+itself from inside a report is unsafe where LiteLLM iterates its own list while calling it.
+
+Limits, documented in
 docs/entry-points.md: the span starts when LiteLLM is about to send the request (after its
 argument processing) and ends when LiteLLM runs its success logging (after the call returned),
 it is not current while the request is sent (so HTTP client spans are not its children), and
@@ -66,6 +74,7 @@ def make_callback(recorder: CallRecorder) -> Any:
             super().__init__()
             self._open: OrderedDict[str, tuple[Surface, Invocation]] = OrderedDict()
             self._lock = threading.Lock()
+            self._retired = False
 
         def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
             if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
@@ -84,18 +93,29 @@ def make_callback(recorder: CallRecorder) -> Any:
             if not isinstance(call_id, str) or entry is None:
                 return
             with self._lock:
-                if call_id in self._open:  # LiteLLM retrying the same call
+                if self._retired or call_id in self._open:  # gone, or LiteLLM retrying
                     return
             surface = entry.surface
             invocation = recorder.start(surface, _request_params(kwargs))
             evicted = None
             with self._lock:
-                self._open[call_id] = (surface, invocation)
-                if len(self._open) > _OPEN_CALLS_LIMIT:
-                    evicted = self._open.popitem(last=False)[1][1]
+                if self._retired:  # uninstrument() ran meanwhile: nobody would end it later
+                    evicted = invocation
+                else:
+                    self._open[call_id] = (surface, invocation)
+                    if len(self._open) > _OPEN_CALLS_LIMIT:
+                        evicted = self._open.popitem(last=False)[1][1]
             if evicted is not None:
-                evicted.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
-                recorder.stop(evicted)
+                _end_unreported(evicted)
+
+        def retire(self) -> None:
+            """No new calls; the open ones end now (see the module docstring)."""
+            with self._lock:
+                self._retired = True
+                unreported = [invocation for _, invocation in self._open.values()]
+                self._open.clear()
+            for invocation in unreported:
+                _end_unreported(invocation)
 
         def _take(self, kwargs: Any) -> tuple[Surface, Invocation] | None:
             call_id = kwargs.get("litellm_call_id") if isinstance(kwargs, Mapping) else None
@@ -147,6 +167,14 @@ def make_callback(recorder: CallRecorder) -> Any:
         ) -> None:
             self._failure(kwargs)
 
+    def _end_unreported(invocation: Invocation) -> None:
+        """End a call LiteLLM will not (or no longer can) report to us."""
+        try:
+            invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
+        except Exception:
+            report_failure("ending an early-bound call LiteLLM did not report")
+        recorder.stop(invocation)
+
     return EarlyBoundCallTracer()
 
 
@@ -197,8 +225,14 @@ def register(litellm: Any, callback: Any) -> None:
 
 
 def unregister(litellm: Any, callback: Any) -> None:
-    """Remove ``callback`` from ``litellm.callbacks`` and the lists LiteLLM copied it into."""
-    for name in _CALLBACK_LISTS:
-        entries = getattr(litellm, name, None)
-        if isinstance(entries, list):
-            entries[:] = [entry for entry in entries if entry is not callback]
+    """Remove ``callback`` from ``litellm.callbacks`` and the lists LiteLLM copied it into,
+    then end the calls it has open (no report of LiteLLM's can reach it any more)."""
+    try:
+        for name in _CALLBACK_LISTS:
+            entries = getattr(litellm, name, None)
+            if isinstance(entries, list):
+                entries[:] = [entry for entry in entries if entry is not callback]
+    finally:
+        retire = getattr(callback, "retire", None)
+        if callable(retire):
+            retire()
