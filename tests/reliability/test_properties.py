@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import contextlib
 import copy
 import gc
 import inspect
@@ -1166,3 +1167,183 @@ def test_usage_fast_path_reads_what_the_general_reader_reads(
         usage["completion_tokens_details"] = completion_details
     # A read-only mapping is not a ``dict``: it takes the general path.
     assert usage_counts(usage) == usage_counts(types.MappingProxyType(usage))
+
+
+# --- real streams, ended every way: by the caller, by the provider, by cancellation ----------
+#
+# Real LiteLLM streams from the loopback server, each consumed twice the same way: with our
+# instrumentation suppressed and through it. The provider may finish the stream, cut the
+# connection mid-way (a TCP reset after two events) or be slow; the caller reads with any
+# protocol the stream may support, and reads to the end or stops after some chunks by closing,
+# dropping the stream or having its task cancelled. Properties: the caller sees the same chunks
+# and the same exception (type and message); the span ends exactly once, ERROR if reading
+# failed inside LiteLLM, marked closed early if the caller stopped first, complete otherwise.
+
+REAL_STREAMS = {
+    "completion": ("completion", {"messages": [{"role": "user", "content": "hi"}]}),
+    "acompletion": ("acompletion", {"messages": [{"role": "user", "content": "hi"}]}),
+    "text_completion": ("text_completion", {"prompt": "hi"}),
+    "atext_completion": ("atext_completion", {"prompt": "hi"}),
+    "responses": ("responses", {"input": "hi"}),
+    "aresponses": ("aresponses", {"input": "hi"}),
+}
+PROVIDER_BEHAVIOURS = ("complete", "drop-stream", "slow-stream")
+READERS = ("next", "anext", "for", "async for", "with", "async with", "copy")
+ASYNC_READERS = frozenset({"anext", "async for", "async with"})
+STOPS = ("close", "aclose", "drop", "cancel")
+
+
+@dataclass(frozen=True)
+class RealStreamCase:
+    kind: str
+    provider: str
+    reader: str
+    limit: int | None  # chunks read before stopping; None: to the end
+    stop: str  # how the caller stops after ``limit`` chunks
+
+
+real_stream_cases = st.builds(
+    RealStreamCase,
+    st.sampled_from(sorted(REAL_STREAMS)),
+    st.sampled_from(PROVIDER_BEHAVIOURS),
+    st.sampled_from(READERS),
+    st.one_of(st.none(), st.integers(0, 4)),
+    st.sampled_from(STOPS),
+)
+
+_STREAM_VOLATILE = (
+    (re.compile(r"0x[0-9a-f]+"), "0x?"),
+    (re.compile(r"(chatcmpl|resp|cmpl|msg)[-_][0-9A-Za-z_=+/-]+"), "<id>"),
+    (re.compile(r"((?:created|created_at|completed_at)=)[0-9.]+"), r"\1?"),
+)
+
+
+def seen_chunk(chunk: Any) -> str:
+    text = repr(chunk)
+    for pattern, replacement in _STREAM_VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+async def read_chunks(stream: Any, case: RealStreamCase, chunks: list[str], got: Any) -> None:
+    """Read ``stream`` as ``case`` says into ``chunks``, until its end or ``case.limit``."""
+
+    def keep(chunk: Any) -> bool:
+        chunks.append(seen_chunk(chunk))
+        got.set()
+        return case.limit is None or len(chunks) < case.limit
+
+    if case.limit == 0:
+        return
+    reader = case.reader
+    if reader == "next":
+        with contextlib.suppress(StopIteration):  # (it may not leave a coroutine)
+            while keep(next(stream)):
+                pass
+    elif reader == "anext":
+        with contextlib.suppress(StopAsyncIteration):
+            while keep(await anext(stream)):
+                pass
+    elif reader in ("for", "copy"):
+        for chunk in copy.copy(stream) if reader == "copy" else stream:
+            if not keep(chunk):
+                break
+    elif reader == "async for":
+        async for chunk in stream:
+            if not keep(chunk):
+                break
+    elif reader == "with":
+        with stream as bound:
+            for chunk in bound:
+                if not keep(chunk):
+                    break
+    else:
+        async with stream as bound:
+            async for chunk in bound:
+                if not keep(chunk):
+                    break
+
+
+async def consume_real_stream(case: RealStreamCase, base: Mapping[str, Any]) -> Any:
+    """(how it ended, the chunks seen, whether an exception came out of LiteLLM's code)"""
+    function, arguments = REAL_STREAMS[case.kind]
+    model = "openai/gpt-3.5-turbo-instruct" if "text" in function else "openai/gpt-4o-mini"
+    headers = {} if case.provider == "complete" else {"x-loopback-mode": case.provider}
+    stream = getattr(litellm, function)(
+        model=model, stream=True, extra_headers=headers, **arguments, **base
+    )
+    if inspect.isawaitable(stream):
+        stream = await stream
+    chunks: list[str] = []
+    got = asyncio.Event()
+    reading = asyncio.ensure_future(read_chunks(stream, case, chunks, got))
+    ended: tuple[Any, ...]
+    try:
+        if case.stop == "cancel" and case.limit is not None and case.reader in ASYNC_READERS:
+            await asyncio.wait([reading], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():  # waiting for the next chunk: cancel the reader there
+                reading.cancel()
+        await reading
+        ended = ("read",)
+    except asyncio.CancelledError:
+        ended = ("cancelled",)
+    except Exception as error:
+        frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(error.__traceback__)]
+        inside = any(f"{os.sep}litellm{os.sep}" in name for name in frames)
+        return ("raised", type(error).__name__, str(error)), chunks, inside
+    if case.limit is not None and case.stop in ("close", "aclose"):
+        try:
+            closing = getattr(stream, case.stop)()
+            if inspect.isawaitable(closing):
+                await closing
+        except Exception as error:
+            ended = (*ended, "closing raised", type(error).__name__)
+    return ended, chunks, False
+
+
+def _same_ending(plain: Any, ours: Any) -> bool:
+    # A missing context-manager method: ours is both AttributeError and TypeError (_streams).
+    if plain[0] == ours[0] == "raised":
+        return plain[2] == ours[2] and ours[1] in (plain[1], "_UnsupportedProtocol")
+    return plain == ours
+
+
+@pytest.mark.usefixtures("event_loop_for_calls")
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+@settings(SETTINGS, max_examples=examples(40))
+@given(case=real_stream_cases)
+@example(case=RealStreamCase("acompletion", "slow-stream", "async for", 1, "cancel"))
+@example(case=RealStreamCase("completion", "drop-stream", "async for", None, "close"))
+@example(case=RealStreamCase("aresponses", "complete", "with", None, "close"))
+def test_real_streams_end_the_span_once_however_they_end(
+    instrument: Callable[..., Telemetry],
+    ends: EndCounter,
+    call_args: dict[str, Any],
+    case: RealStreamCase,
+) -> None:
+    telemetry = getattr(instrument, "telemetry", None) or instrument()
+    instrument.telemetry = telemetry  # type: ignore[attr-defined]
+    with suppress_instrumentation():
+        plain_end, plain_chunks, plain_inside = run_async(consume_real_stream(case, call_args))
+    telemetry.spans.clear()
+    ends.clear()
+
+    ours_end, ours_chunks, _ = run_async(consume_real_stream(case, call_args))
+    if not telemetry.finished():
+        gc.collect()  # dropped: the proxy sat in a reference cycle of LiteLLM's stream
+
+    assert ours_chunks == plain_chunks, case
+    assert _same_ending(plain_end, ours_end), (case, plain_end, ours_end)
+    (span,) = telemetry.finished()
+    assert list(ends.ends.values()) == [1]
+    attributes = span.attributes or {}
+    if plain_end[0] == "raised" and plain_inside:
+        assert span.status.status_code.name == "ERROR", case
+        assert attributes["error.type"] == plain_end[1]
+    elif plain_end[0] == "read" and case.limit is None:
+        assert span.status.status_code.name == "UNSET", case
+        assert "litellm.stream.closed_early" not in attributes, case
+        assert attributes.get("gen_ai.response.finish_reasons"), case
+    else:
+        assert span.status.status_code.name == "UNSET", case
+        assert attributes.get("litellm.stream.closed_early") is True, case
