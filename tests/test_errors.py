@@ -30,7 +30,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
 from litellm_otel import LiteLLMInstrumentor
-from litellm_otel._errors import REDACTED, Redaction, response_status
+from litellm_otel._errors import response_status
+from litellm_otel._redaction import REDACTED, Redaction
 from tests.support.leaks import dump, key_forms, leaks, prompt_forms
 from tests.support.loopback_server import LoopbackLLMServer, mask_key
 from tests.support.telemetry import API_KEY, PROMPT, Telemetry, user_messages

@@ -27,11 +27,12 @@ from litellm_otel import _attributes as attrs
 from litellm_otel import _stream_usage
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
-from litellm_otel._errors import Redaction, error_of, record_failure, redacts_content
+from litellm_otel._errors import error_of, record_failure
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
 from litellm_otel._operations import CHAT, Surface
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
+from litellm_otel._redaction import Redaction, redacts_content
 from litellm_otel._streams import proxy_stream
 
 Invocation = InferenceInvocation | EmbeddingInvocation

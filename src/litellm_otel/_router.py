@@ -44,9 +44,10 @@ from litellm_otel._attributes import (
     ROUTER_RETRY_EVENT,
     ROUTER_TO_MODEL_GROUP,
 )
-from litellm_otel._errors import Redaction, record_exception
+from litellm_otel._errors import record_exception
 from litellm_otel._failsafe import report_failure
 from litellm_otel._operations import ENTRY_POINTS
+from litellm_otel._redaction import Redaction
 
 
 class _Attempt:

@@ -23,11 +23,11 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from litellm_otel import _callbacks, _compat, _rebind
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
-from litellm_otel._errors import redacts_content
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks, RequestHook
 from litellm_otel._operations import ENTRY_POINTS
 from litellm_otel._recorder import CallRecorder
+from litellm_otel._redaction import redacts_content
 from litellm_otel._router import RouterInstrumentation
 from litellm_otel._wrappers import ArgumentBinder, make_wrapper
 from litellm_otel.package import _instruments

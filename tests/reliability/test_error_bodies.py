@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
 
-from litellm_otel._errors import Redaction
+from litellm_otel._redaction import Redaction
 from tests.support.leaks import key_forms, leaks
 from tests.support.loopback_server import LoopbackLLMServer, encode_reply
 from tests.support.telemetry import Telemetry
