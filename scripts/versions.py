@@ -157,6 +157,9 @@ def render() -> str:
         "`pyproject.toml` (the oldest tier follows it; `_instruments` in "
         "`src/litellm_otel/package.py` must match, a test checks).",
         f"- The LTS line: `LTS_LINE` in `scripts/tiers.py` (today {tiers.LTS_LINE}).",
+        "- The locks and the venvs are made with uv (bootstrapped with pip from "
+        "`locks/tools.txt`). uv reads no pip configuration: behind a package mirror, set "
+        "`UV_DEFAULT_INDEX` (and `UV_INDEX` for extra indexes).",
         "",
     ]
     return "\n".join(lines)
