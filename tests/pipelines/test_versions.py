@@ -18,7 +18,7 @@ from packaging.markers import Marker
 
 from litellm_otel.package import _instruments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_script(name: str) -> ModuleType:
