@@ -20,15 +20,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # uv trusts the system's certificate store, as pip does here (/etc/pip.conf's `cert`): a TLS
 # proxy's CA is only in that store, not in the roots uv ships with.
 export UV_SYSTEM_CERTS := 1
-# Byte-compile at install, as pip does: uv does not by default, and where PYTHONDONTWRITEBYTECODE
-# is set (it is on our CI machines) every process would compile LiteLLM again (twice the import).
-export UV_COMPILE_BYTECODE := 1
 
 # uv (locks/tools.txt) lives in its own venv: `uv pip sync` makes a tier's venv hold exactly its
 # lock, which would remove uv from it. pip installs it with hashes, the only pip step.
 TOOLS       := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 TIERS       := $(TOOLS)/bin/python scripts/tiers.py
+SYNC        := $(TIERS) sync --python $(PYTHON)
 
 $(TOOLS_STAMP): locks/tools.txt
 	rm -rf $(TOOLS)
@@ -41,8 +39,7 @@ $(TOOLS_STAMP): locks/tools.txt
 
 # The LTS tier's venv: what `make test`, lint, docs, the Proxy and Phoenix tiers run in.
 $(STAMP): locks/lts.txt pyproject.toml | $(TOOLS_STAMP)
-	$(PYTHON) -m venv $(VENV)
-	$(TIERS) sync lts $(VENV)
+	$(SYNC) lts $(VENV)
 	touch $@
 
 setup: $(STAMP)
@@ -53,8 +50,7 @@ DEMO_VENV  ?= .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 
 $(DEMO_STAMP): locks/lts.txt pyproject.toml | $(TOOLS_STAMP)
-	$(PYTHON) -m venv $(DEMO_VENV)
-	$(TIERS) sync demo $(DEMO_VENV)
+	$(SYNC) demo $(DEMO_VENV)
 	touch $@
 
 demo: $(DEMO_STAMP)
@@ -69,8 +65,7 @@ OLDEST_VENV  ?= .venv-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
 
 $(OLDEST_STAMP): locks/oldest.txt pyproject.toml | $(TOOLS_STAMP)
-	$(PYTHON) -m venv $(OLDEST_VENV)
-	$(TIERS) sync oldest $(OLDEST_VENV)
+	$(SYNC) oldest $(OLDEST_VENV)
 	touch $@
 
 test-oldest: $(OLDEST_STAMP)
@@ -83,8 +78,7 @@ NEWEST_VENV ?= .venv-newest
 
 .PHONY: newest-venv
 newest-venv: $(TOOLS_STAMP)
-	$(PYTHON) -m venv $(NEWEST_VENV)
-	$(TIERS) sync newest $(NEWEST_VENV)
+	$(SYNC) newest $(NEWEST_VENV)
 
 test-newest: newest-venv
 	RUN_PROXY=1 $(NEWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)

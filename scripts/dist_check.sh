@@ -19,8 +19,7 @@ TIERS=".venv-tools/bin/python scripts/tiers.py"
 UV=".venv-tools/bin/uv"
 
 echo "dist-check: build tools ($RELEASE_VENV, locks/release.txt)"
-[ -x "$RELEASE_VENV/bin/python" ] || "$PYTHON" -m venv "$RELEASE_VENV"
-$TIERS sync release "$RELEASE_VENV"
+$TIERS sync --python "$PYTHON" release "$RELEASE_VENV"
 
 rm -rf dist
 "$RELEASE_VENV/bin/python" -m build --outdir dist . >/dev/null
@@ -37,7 +36,7 @@ echo "dist-check: built $(basename "${sdists[0]}") and $(basename "$wheel")"
 
 echo "dist-check: installing $(basename "$wheel")[demo] into a fresh $DIST_VENV"
 rm -rf "$DIST_VENV"
-"$PYTHON" -m venv "$DIST_VENV"
+"$UV" venv --quiet --python "$PYTHON" "$DIST_VENV"
 "$UV" pip install --quiet --python "$DIST_VENV/bin/python" -c locks/lts.txt "$wheel[demo]"
 
 # Run from a scratch directory with isolated mode's safe path (-P: the current directory is not

@@ -317,27 +317,42 @@ def command_check() -> int:
     return 1 if problems else 0
 
 
-def command_sync(name: str, venv: Path) -> None:
+def make_venv(venv: Path, python: str, *, seed: bool) -> None:
+    """uv's venv: ``python -m venv`` spends seconds installing pip, which only the dev venv
+    keeps (``seed``: for a developer's ``.venv/bin/pip install py-spy``)."""
+    if (venv / "bin" / "python").exists():
+        return
+    run([uv(), "venv", "--quiet", "--python", python, *(["--seed"] if seed else []), str(venv)])
+
+
+def command_sync(name: str, venv: Path, python: str) -> None:
     """Make VENV hold exactly the tier's packages, and the project installed editable."""
-    python = str(venv / "bin" / "python")
+    target = ["--python", str(venv / "bin" / "python")]
     if name in TOOL_LOCKS:
-        run([uv(), "pip", "sync", "--quiet", "--python", python, str(LOCKS / f"{name}.txt")])
+        make_venv(venv, python, seed=False)
+        run([uv(), "pip", "sync", "--quiet", *target, str(LOCKS / f"{name}.txt")])
         return
     tier = tiers()[name]
+    make_venv(venv, python, seed=name == "lts")
     if tier.locked:
         problems = [p for p in stale_locks() if p.startswith(f"locks/{name}.txt")]
         if problems:
             raise SystemExit(f"{problems[0]}: run `make lock`")
         resolved = str(tier.lock)
     else:
-        # Resolved now (the canary gets the newest releases at every run); the resolution is
+        # Resolved now (--upgrade: uv would otherwise keep the pins of the last resolution), and
         # kept in the venv, so a failing run can be reproduced with `uv pip sync` from it.
         resolved = str(venv / "resolved.txt")
         with tempfile.TemporaryDirectory() as scratch:
             args = compile_args(tier, Path(scratch))
-            run([uv(), "pip", "compile", "--quiet", "--python", python, *args, "-o", resolved])
-    run([uv(), "pip", "sync", "--quiet", "--python", python, resolved])
-    run([uv(), "pip", "install", "--quiet", "--python", python, "--no-deps", "-e", "."])
+            run([uv(), "pip", "compile", "--quiet", "--upgrade", *target, *args, "-o", resolved])
+    # Byte-compiled at install, as pip does (uv does not by default): where
+    # PYTHONDONTWRITEBYTECODE is set, as on our CI machines, every test subprocess would compile
+    # LiteLLM again, doubling its import. The demo runs once: compiling all of site-packages
+    # would cost it more than it saves.
+    compile_bytecode = ["--compile-bytecode"] if tier.name != "demo" else []
+    run([uv(), "pip", "sync", "--quiet", *compile_bytecode, *target, resolved])
+    run([uv(), "pip", "install", "--quiet", *target, "--no-deps", "-e", "."])
     # Tells the suite which tier it runs in (its header prints it; the lock check reads it).
     (venv / TIER_FILE).write_text(f"{name}\n", encoding="utf-8")
 
@@ -352,13 +367,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync = commands.add_parser("sync", help="install a tier into a virtual environment")
     sync.add_argument("tier", choices=sorted([*tiers(), *TOOL_LOCKS]))
     sync.add_argument("venv", type=Path)
+    sync.add_argument("--python", default="python3", help="the interpreter a new venv gets")
     args = parser.parse_args(argv)
     if args.command == "lock":
         command_lock(args.tiers, upgrade=args.upgrade)
         return 0
     if args.command == "check":
         return command_check()
-    command_sync(args.tier, args.venv)
+    command_sync(args.tier, args.venv, args.python)
     return 0
 
 
