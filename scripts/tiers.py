@@ -3,15 +3,16 @@
 This file is the one place that says what a tier installs. ``make lock`` and the ``make test*``
 targets call it; ``scripts/versions.py`` reads it (and the locks) to write ``docs/versions.md``.
 
-Why uv: it resolves a universal lock (every Python we support, every platform, with hashes) in
-seconds, and installs ~200 packages in parallel where pip takes minutes on two cores. It is
-bootstrapped with pip from ``locks/tools.txt`` (hashed), so a machine needs only ``python3``
-and the package registry. uv reads no pip configuration (``pip.conf``, ``PIP_*``): it resolves
-against the registry itself, so a lock is the same wherever it was made.
+Why uv: it resolves a universal lock (every Python we support, every platform, with hashes,
+overrides for the pins LiteLLM's proxy extra gets wrong) in seconds, and installs a tier's
+packages in parallel, far faster than pip. It is bootstrapped with pip from
+``locks/tools.txt`` (hashed), so a machine needs only ``python3`` and the package registry.
+uv reads no pip configuration (``pip.conf``, ``PIP_*``): it resolves against the registry
+itself, so a lock is the same wherever it was made.
 
     python scripts/tiers.py lock [--upgrade] [TIER ...]   write locks/<tier>.txt
     python scripts/tiers.py check                         exit 1 when a lock is stale
-    python scripts/tiers.py sync TIER VENV                install TIER into VENV (+ the project)
+    python scripts/tiers.py sync [--python PY] TIER VENV  make VENV hold TIER (+ the project)
 """
 
 from __future__ import annotations
