@@ -1,52 +1,119 @@
 # The two commands a newcomer runs first; both set themselves up with only python3.
 #   make demo   run the instrumented demo against an embedded loopback LLM server
 #   make test   run the whole test suite (and the linter)
+#
+# Tiers (docs/versions.md says which versions each runs; scripts/tiers.py defines them):
+#   make test           LiteLLM's LTS line, from locks/lts.txt (also the Proxy tier's LiteLLM)
+#   make test-oldest    the oldest LiteLLM we support, from locks/oldest.txt
+#   make test-newest    the newest of everything, resolved afresh (the canary), with the real Proxy
+#   make test-newest-rust   the same with LiteLLM's Rust bridge on (LITELLM_RUST=1)
+#   make lock           re-resolve the locks after a dependency change (keeps the other pins)
+#   make lock-upgrade   re-resolve them to the newest releases the tiers admit
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-test
+STAMP  := $(VENV)/.installed
 
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# uv trusts the system's certificate store, as pip does here (/etc/pip.conf's `cert`): a TLS
+# proxy's CA is only in that store, not in the roots uv ships with.
+export UV_SYSTEM_CERTS := 1
 
-# The oldest LiteLLM we support (the lower bound of the `instruments` extra), tested in its
-# own virtual environment (with the 1.x OpenAI SDK; the newest tier runs 2.x) so a change
-# that only works on new releases fails CI.
-OLDEST_LITELLM ?= 1.72.0
-OLDEST_VENV    ?= .venv-oldest
-OLDEST_PY      := $(OLDEST_VENV)/bin/python
-OLDEST_STAMP   := $(OLDEST_VENV)/.installed-$(OLDEST_LITELLM)
+# uv (locks/tools.txt) lives in its own venv: `uv pip sync` makes a tier's venv hold exactly its
+# lock, which would remove uv from it. pip installs it with hashes, the only pip step.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+TIERS       := $(TOOLS)/bin/python scripts/tiers.py
+SYNC        := $(TIERS) sync --python $(PYTHON)
 
-.PHONY: demo test test-oldest lint docs setup clean
+$(TOOLS_STAMP): locks/tools.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r locks/tools.txt
+	touch $@
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,demo,docs]'
-	touch $(STAMP)
+.PHONY: demo test test-oldest test-newest test-newest-rust lint docs setup clean lock lock-upgrade \
+	versions
+
+# The LTS tier's venv: what `make test`, lint, docs, the Proxy and Phoenix tiers run in.
+$(STAMP): locks/lts.txt pyproject.toml | $(TOOLS_STAMP)
+	$(SYNC) lts $(VENV)
+	touch $@
 
 setup: $(STAMP)
 
-demo: $(STAMP)
-	$(PY) examples/demo.py $(if $(OTLP),--otlp $(OTLP),)
+# The demo gets a venv of its own with the `demo` extra only (at the LTS lock's versions): a
+# newcomer's first command should not wait for the test and docs toolchain.
+DEMO_VENV  ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+
+$(DEMO_STAMP): locks/lts.txt pyproject.toml | $(TOOLS_STAMP)
+	$(SYNC) demo $(DEMO_VENV)
+	touch $@
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python examples/demo.py $(if $(OTLP),--otlp $(OTLP),)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-$(OLDEST_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(OLDEST_VENV)
-	$(OLDEST_PY) -m pip install --quiet --upgrade pip
-	$(OLDEST_PY) -m pip install --quiet -e '.[test,demo]' 'litellm[proxy]==$(OLDEST_LITELLM)' 'openai<2'
-	touch $(OLDEST_STAMP)
+# The oldest LiteLLM we support (the lower bound of the `instruments` extra) with the 1.x OpenAI
+# SDK, so a change that only works on new releases fails CI.
+OLDEST_VENV  ?= .venv-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
+
+$(OLDEST_STAMP): locks/oldest.txt pyproject.toml | $(TOOLS_STAMP)
+	$(SYNC) oldest $(OLDEST_VENV)
+	touch $@
 
 test-oldest: $(OLDEST_STAMP)
-	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
+	$(OLDEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The canary: no lock and no stamp, every run resolves the newest releases (LiteLLM, the OpenAI
+# SDK, OpenTelemetry, util-genai within our range), so a green `make test` cannot hide that a
+# new upstream release broke users. It also starts the real Proxy (RUN_PROXY=1).
+NEWEST_VENV ?= .venv-newest
+
+.PHONY: newest-venv
+newest-venv: $(TOOLS_STAMP)
+	$(SYNC) newest $(NEWEST_VENV)
+
+test-newest: newest-venv
+	RUN_PROXY=1 $(NEWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# LiteLLM's Rust bridge (LITELLM_RUST=1 switches its optional Rust paths on) must not route a
+# call past our wrappers.
+test-newest-rust: newest-venv
+	LITELLM_RUST=1 RUN_PROXY=1 $(NEWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The locks are resolved for every Python and platform we support; `make lock` keeps the pins
+# it can, `make lock-upgrade` takes the newest releases (then run the tiers before committing).
+lock: $(TOOLS_STAMP)
+	$(TIERS) lock
+	$(MAKE) versions
+
+lock-upgrade: $(TOOLS_STAMP)
+	$(TIERS) lock --upgrade
+	$(MAKE) versions
+
+# docs/versions.md is generated from the locks and scripts/tiers.py; a test fails when stale.
+versions: $(TOOLS_STAMP)
+	$(TOOLS)/bin/python scripts/versions.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples bench scripts
 	$(PY) -m ruff format --check src tests examples bench scripts
 	$(VENV)/bin/rumdl check README.md CHANGELOG.md docs bench/README.md
+
+# What would be published: the wheel and sdist are built and their metadata checked, then the
+# wheel (not the source tree) is installed into a fresh venv with the `demo` extra and runs the
+# demo. The build tools come from locks/release.txt.
+RELEASE_VENV ?= .venv-release
+.PHONY: dist-check
+dist-check: $(TOOLS_STAMP)
+	bash scripts/dist_check.sh
 
 # A real Arize Phoenix (own venv, kept between runs: the cache) receives the demo's traces over
 # OTLP/HTTP and gRPC; its REST API and UI are checked (tests/phoenix/). `make test` skips it.
@@ -90,4 +157,5 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) $(OLDEST_VENV) $(PHOENIX_VENV) .pytest_cache .ruff_cache build dist site
+	rm -rf $(VENV) $(OLDEST_VENV) $(NEWEST_VENV) $(DEMO_VENV) $(TOOLS) $(RELEASE_VENV) \
+		$(PHOENIX_VENV) .pytest_cache .ruff_cache build dist site

@@ -12,7 +12,11 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
 os.environ.pop("OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE", None)
 
+import platform
+import sys
 from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import litellm
@@ -25,6 +29,33 @@ from tests.support.telemetry import API_KEY, Telemetry, make_telemetry
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
+
+#: The distributions whose versions head every run, so a CI log says what each tier tested.
+REPORTED = (
+    "litellm",
+    "openai",
+    "opentelemetry-util-genai",
+    "opentelemetry-api",
+    "opentelemetry-sdk",
+    "wrapt",
+)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    tier_file = Path(sys.prefix) / ".tier"
+    tier = tier_file.read_text(encoding="utf-8").strip() if tier_file.exists() else "none"
+    versions = []
+    for name in REPORTED:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} missing")
+    rust = os.environ.get("LITELLM_RUST")
+    return [
+        f"tier: {tier}; Python {platform.python_version()}"
+        + (f"; LITELLM_RUST={rust}" if rust is not None else ""),
+        "versions: " + ", ".join(versions),
+    ]
 
 
 @pytest.fixture

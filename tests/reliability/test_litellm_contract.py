@@ -15,6 +15,7 @@ declarations cover every argument the mappings actually read.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
@@ -301,21 +302,36 @@ def test_callbacks_is_a_list() -> None:
 
 
 def test_callback_receives_the_fields_we_read(call_args: dict[str, Any]) -> None:
-    """The early-bound path reads these keys from LiteLLM's logging kwargs at run time."""
-    import time
+    """The early-bound path reads these keys from LiteLLM's logging kwargs at run time.
 
+    LiteLLM runs a sync call's success callbacks later, on its logging thread pool, and reads
+    ``litellm.callbacks`` only then: a success event of an earlier test's call, still queued
+    there, reaches this test's recorder too. So events are told apart by the call they belong
+    to: ours is the one pre-call event fired on this thread during the call, and the success
+    event that carries its ``litellm_call_id``. The wait ends when that event arrives; the
+    timeout only bounds a LiteLLM that never sends it.
+    """
     from litellm.integrations.custom_logger import CustomLogger
 
-    seen: dict[str, dict[str, Any]] = {}
+    calling_thread = threading.get_ident()
+    pre_calls: list[dict[str, Any]] = []
+    success_ids: list[Any] = []
+    ours: dict[str, dict[str, Any]] = {}
+    arrived = threading.Event()
 
     class Recorder(CustomLogger):  # type: ignore[misc]
         def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
-            seen["pre"] = dict(kwargs)
+            if threading.get_ident() == calling_thread:
+                pre_calls.append(dict(kwargs))
 
         def log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
         ) -> None:
-            seen["success"] = dict(kwargs)
+            call_id = kwargs.get("litellm_call_id")
+            success_ids.append(call_id)
+            if pre_calls and call_id == pre_calls[0].get("litellm_call_id"):
+                ours["success"] = dict(kwargs)
+                arrived.set()
 
     recorder = Recorder()
     litellm.callbacks.append(recorder)
@@ -323,23 +339,23 @@ def test_callback_receives_the_fields_we_read(call_args: dict[str, Any]) -> None
         litellm.completion(
             model="openai/gpt-4o-mini", messages=user_messages(), temperature=0.5, **call_args
         )
-        deadline = time.monotonic() + 5  # sync success callbacks run on LiteLLM's thread pool
-        while "success" not in seen and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert len(pre_calls) == 1, "LiteLLM no longer calls CustomLogger.log_pre_api_call once"
+        arrived.wait(timeout=60)
     finally:
         from litellm_otel._callbacks import unregister
 
         unregister(litellm, recorder)
-    pre, success = seen.get("pre"), seen.get("success")
-    assert pre is not None, "LiteLLM no longer calls CustomLogger.log_pre_api_call"
-    assert success is not None, "LiteLLM no longer calls CustomLogger.log_success_event"
+    pre = pre_calls[0]
     for key in ("litellm_call_id", "call_type", "optional_params", "litellm_params"):
         assert key in pre, f"log_pre_api_call kwargs lost {key!r} in LiteLLM {LITELLM_VERSION}"
     assert isinstance(pre["litellm_call_id"], str)
     assert pre["call_type"] == "completion", pre["call_type"]
     assert pre["optional_params"].get("temperature") == 0.5, pre["optional_params"]
-    assert success.get("litellm_call_id") == pre["litellm_call_id"], (
-        "the success event no longer carries the litellm_call_id of the pre-call event: the "
-        "early-bound path cannot pair them and its spans would never end"
+    assert success_ids, "LiteLLM no longer calls CustomLogger.log_success_event"
+    assert "success" in ours, (
+        "no success event carries the litellm_call_id of the pre-call event "
+        f"({pre['litellm_call_id']}; seen: {success_ids}): the early-bound path cannot pair "
+        "them and its spans would never end"
     )
+    success = ours["success"]
     assert "response_cost" in success, f"success kwargs lost 'response_cost': {sorted(success)}"
