@@ -97,10 +97,12 @@ class CallRecorder:
         return self._capture and invocation.span.is_recording()
 
     def target(self, params: Mapping[str, Any]) -> ResolvedTarget:
+        """Where the call goes: its arguments, else LiteLLM's settings and environment."""
         return self.providers.resolve(
             params.get("model"),
             params.get("custom_llm_provider"),
             params.get("api_base") or params.get("base_url"),
+            params,
         )
 
     def start(
