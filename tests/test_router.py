@@ -427,3 +427,31 @@ async def test_router_stream_cut_after_content_fails_the_router_span(
     assert parent.attributes["litellm.router.fallbacks"] == 0
     assert "litellm.router.final_model_group" not in parent.attributes
     assert [e.name for e in parent.events] == ["exception"]
+
+
+# -- server.address of the attempts ------------------------------------------------------------
+
+
+def test_router_attempts_name_their_deployments_endpoints(
+    monkeypatch: pytest.MonkeyPatch, server: Any, traced: Telemetry
+) -> None:
+    """One deployment pins its ``api_base``; the other takes the endpoint from the environment,
+    as self-hosted set-ups do. Each attempt names the server that received it."""
+    from tests.support.loopback_server import LoopbackLLMServer
+
+    with LoopbackLLMServer() as from_env:
+        monkeypatch.setenv("OPENAI_BASE_URL", from_env.base_url)
+        monkeypatch.setattr(litellm, "api_base", None)
+        params = {"model": "openai/gpt-4o-mini", "api_key": API_KEY, "max_retries": 0}
+        router = litellm.Router(
+            model_list=[
+                {"model_name": "pinned", "litellm_params": {**params, "api_base": server.base_url}},
+                {"model_name": "from-env", "litellm_params": params},
+            ]
+        )
+        router.completion(model="pinned", messages=user_messages())
+        router.completion(model="from-env", messages=user_messages())
+        assert len(server.requests) == len(from_env.requests) == 1
+        spans = [s for s in traced.finished() if s.kind is SpanKind.CLIENT]
+        addresses = [(a.attributes["server.address"], a.attributes["server.port"]) for a in spans]
+        assert addresses == [("127.0.0.1", server.port), ("127.0.0.1", from_env.port)]
