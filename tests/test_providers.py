@@ -461,3 +461,68 @@ async def test_env_configured_endpoint_async(
         server.port,
     )
     assert _metric_addresses(traced) == [("127.0.0.1", server.port)]
+
+
+SURFACE_CALLS: dict[str, Any] = {
+    "chat": lambda key: litellm.completion(
+        model="openai/gpt-4o-mini", messages=user_messages(), api_key=key, max_retries=0
+    ),
+    "text_completion": lambda key: litellm.text_completion(
+        model="openai/gpt-3.5-turbo-instruct", prompt="hi", api_key=key, max_retries=0
+    ),
+    "responses": lambda key: litellm.responses(
+        model="openai/gpt-4o-mini", input="hi", api_key=key, max_retries=0
+    ),
+    "embeddings": lambda key: litellm.embedding(
+        model="openai/text-embedding-3-small", input=["a"], api_key=key
+    ),
+    "image_generation": lambda key: litellm.image_generation(
+        model="openai/gpt-image-1", prompt="a cat", api_key=key, max_retries=0
+    ),
+    "speech": lambda key: litellm.speech(
+        model="openai/tts-1", input="hi", voice="alloy", api_key=key, max_retries=0
+    ),
+    "transcription": lambda key: litellm.transcription(
+        model="openai/whisper-1", file=("a.wav", b"RIFF"), api_key=key, max_retries=0
+    ),
+    "moderation": lambda key: litellm.moderation(
+        input="hi", model="omni-moderation-latest", api_key=key
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [("litellm.api_base", "OPENAI_BASE_URL"), ("OPENAI_BASE_URL", "OPENAI_API_BASE")],
+    ids=["module and OPENAI_BASE_URL", "OPENAI_BASE_URL and OPENAI_API_BASE"],
+)
+@pytest.mark.parametrize("surface", sorted(SURFACE_CALLS))
+def test_every_surface_names_the_server_litellm_called(
+    monkeypatch: pytest.MonkeyPatch,
+    traced: Telemetry,
+    three_servers: tuple[LoopbackLLMServer, LoopbackLLMServer, LoopbackLLMServer],
+    surface: str,
+    settings: tuple[str, str],
+) -> None:
+    """Two settings point at two servers; LiteLLM's code path for the surface picks one (its
+    moderation and OpenAI image paths leave the base URL to the OpenAI SDK, which reads only
+    ``OPENAI_BASE_URL``), and the span must name that one.
+
+    LiteLLM caches the SDK clients it builds without a base URL by key, not by environment:
+    each case gets its own key, so a client cached for another environment cannot answer."""
+    servers = three_servers[:2]
+    for server in servers:
+        server.clear()
+    for setting, server in zip(settings, servers, strict=True):
+        if setting == "litellm.api_base":
+            monkeypatch.setattr(litellm, "api_base", server.base_url)
+        else:
+            monkeypatch.setenv(setting, server.base_url)
+    SURFACE_CALLS[surface](f"{API_KEY}-{surface}-{'-'.join(settings)}")
+    (called,) = [server for server in servers if server.requests]
+    span = traced.only_span()
+    assert span.attributes is not None
+    assert (span.attributes["server.address"], span.attributes["server.port"]) == (
+        "127.0.0.1",
+        called.port,
+    )

@@ -263,14 +263,30 @@ ENDPOINT_RULES: Final[Mapping[str, EndpointRule]] = {
 }
 
 
+#: Operations whose LiteLLM code path reads other settings than the provider's chat path:
+#: (LiteLLM provider, ``gen_ai.operation.name``) → rule.
+_OPENAI_SDK: Final = EndpointRule(
+    env=("OPENAI_BASE_URL",), module_setting=False, default="https://api.openai.com/v1"
+)
+OPERATION_RULES: Final[Mapping[tuple[str, str], EndpointRule]] = {
+    # LiteLLM leaves the base URL of these to the OpenAI SDK, which reads OPENAI_BASE_URL only.
+    ("openai", "moderation"): _OPENAI_SDK,
+    ("openai", "image_generation"): _OPENAI_SDK,
+}
+
+
 def _conventional_rule(provider: str) -> EndpointRule:
     """LiteLLM's usual name, ``HOSTED_VLLM_API_BASE`` for ``hosted_vllm``."""
     return EndpointRule(env=(f"{provider.upper().replace('-', '_')}_API_BASE",))
 
 
-def rule_for(provider: str | None) -> EndpointRule | None:
+def rule_for(provider: str | None, operation: str | None = None) -> EndpointRule | None:
     if provider is None:
         return None
+    if operation is not None:
+        rule = OPERATION_RULES.get((provider, operation))
+        if rule is not None:
+            return rule
     return ENDPOINT_RULES.get(provider) or _conventional_rule(provider)
 
 
@@ -353,7 +369,7 @@ class ProviderResolver:
     """Resolves a call's provider and address, cached as the module docstring describes."""
 
     def __init__(self) -> None:
-        self._identities: dict[tuple[object, object, object], _Identity] = {}
+        self._identities: dict[tuple[object, ...], _Identity] = {}
         self._targets: dict[tuple[object, ...], ResolvedTarget] = {}
         self._lock = threading.Lock()
 
@@ -363,21 +379,22 @@ class ProviderResolver:
         custom_llm_provider: object,
         api_base: object,
         arguments: Mapping[str, Any] = _EMPTY,
+        operation: str | None = None,
     ) -> ResolvedTarget:
-        """``arguments`` are the call's (for region and location); nothing else is read."""
-        key = (
-            model if isinstance(model, str) else None,
-            custom_llm_provider if isinstance(custom_llm_provider, str) else None,
-            api_base if isinstance(api_base, str) and api_base else None,
-        )
+        """``arguments`` are the call's (for region and location); nothing else is read.
+        ``operation`` (``gen_ai.operation.name``) selects the rare per-operation rule."""
+        model_name = model if isinstance(model, str) else None
+        provider = custom_llm_provider if isinstance(custom_llm_provider, str) else None
+        base = api_base if isinstance(api_base, str) and api_base else None
+        key = (model_name, provider, base, operation)
         identity = self._identities.get(key)
         if identity is None:
-            identity = _identify(*key)
+            identity = _identify(model_name, provider, base, operation)
             self._store(self._identities, key, identity)
         cache_key = (*key, *_settings_read_by(identity, arguments))
         target = self._targets.get(cache_key)
         if target is None:
-            target = _locate(identity, *key, arguments)
+            target = _locate(identity, model_name, provider, base, arguments)
             self._store(self._targets, cache_key, target)
         return target
 
@@ -425,11 +442,13 @@ def _ask_litellm(
     return provider, request_model, _text(base)
 
 
-def _identify(model: str | None, provider: str | None, api_base: str | None) -> _Identity:
+def _identify(
+    model: str | None, provider: str | None, api_base: str | None, operation: str | None
+) -> _Identity:
     request_model = model
     if model is not None:
         provider, request_model, _ = _ask_litellm(model, provider, api_base)
-    rule = rule_for(provider)
+    rule = rule_for(provider, operation)
     watched = (*rule.env, *rule.host_env) if rule is not None else ()
     return _Identity(
         provider_name=WELL_KNOWN_PROVIDERS.get(provider or "", provider or UNKNOWN_PROVIDER),
