@@ -455,3 +455,16 @@ def test_router_attempts_name_their_deployments_endpoints(
         spans = [s for s in traced.finished() if s.kind is SpanKind.CLIENT]
         addresses = [(a.attributes["server.address"], a.attributes["server.port"]) for a in spans]
         assert addresses == [("127.0.0.1", server.port), ("127.0.0.1", from_env.port)]
+
+
+async def test_router_responses_stream_parent_encloses_its_attempt(
+    server: Any, traced: Telemetry
+) -> None:
+    router = make_router(server)  # after instrument(): per-instance methods are wrapped too
+    stream = await router.aresponses(model="backup", input="Say hi", stream=True)
+    events = [event.type async for event in stream]
+    assert events[-1] == "response.completed"
+    parent, (child,) = spans_by_kind(traced)
+    check_parent_encloses(parent, [child])
+    assert parent.attributes["litellm.router.attempts"] == 1
+    assert parent.attributes["litellm.router.final_model_group"] == "backup"
