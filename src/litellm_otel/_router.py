@@ -90,7 +90,7 @@ class _Attempt:
 
 
 class RouterCall:
-    """The score of one Router call, shared with its attempts through a context variable."""
+    """The score of one Router call, shared with its attempts through the context."""
 
     __slots__ = ("attempts", "model_group", "params", "redact_content", "router", "span")
 
