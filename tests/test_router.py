@@ -214,6 +214,10 @@ async def test_router_async_stream_parent_ends_with_the_stream(
     assert parent.attributes["litellm.router.attempts"] == 1
 
 
+@pytest.mark.skipif(
+    not callable(getattr(litellm.CustomStreamWrapper, "close", None)),
+    reason=f"LiteLLM {LITELLM_VERSION}'s CustomStreamWrapper has no close()",
+)
 def test_router_stream_closed_early_ends_the_parent_once(server: Any, traced: Telemetry) -> None:
     router = make_router(server)
     stream = router.completion(model="backup", messages=user_messages(), stream=True)
