@@ -286,6 +286,20 @@ def test_the_cache_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert address() == ("api.openai.com", 443)
 
 
+def test_a_replaced_os_environ_is_read_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache key reads CPython's ``os.environ`` directly; a stand-in mapping is read
+    through ``get``."""
+    import os
+
+    resolver = ProviderResolver()
+    assert resolver.resolve("openai/gpt-4o-mini", None, None, {}).server_address == (
+        "api.openai.com"
+    )
+    monkeypatch.setattr(os, "environ", {**os.environ, "OPENAI_BASE_URL": SELF_HOSTED})
+    target = resolver.resolve("openai/gpt-4o-mini", None, None, {})
+    assert (target.server_address, target.server_port) == ("10.0.0.7", 8000)
+
+
 def test_the_cache_follows_region_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     resolver = ProviderResolver()
     model = "bedrock/anthropic.claude-3-haiku-20240307-v1:0"

@@ -293,28 +293,48 @@ def rule_for(provider: str | None, operation: str | None = None) -> EndpointRule
 # -- reading the environment and the module settings ------------------------------------------
 
 
-def _encoded(names: tuple[str, ...]) -> tuple[object, ...] | None:
-    """The names as CPython's ``os.environ`` keys its own dict (None elsewhere).
+# CPython's ``os.environ`` and the dict it keeps its encoded names and values in.
+_ENVIRON: Final = os.environ
+_ENVIRON_DATA: Final[dict[Any, Any] | None] = (
+    _ENVIRON.__dict__.get("_data") if isinstance(_ENVIRON.__dict__.get("_data"), dict) else None
+)
 
-    The address cache key holds the values of the environment variables the provider's rule
-    reads, looked up on every call. ``os.environ.get`` raises and catches a ``KeyError`` for
-    every absent name, which costs more than the rest of the resolution; the dict behind
-    CPython's mapping is read directly instead. Its raw values serve only as the key; the
-    address itself is computed with ``os.environ.get``.
+
+def environment_reader(names: tuple[str, ...]) -> Callable[[], tuple[object, ...]]:
+    """A function returning the raw values of ``names``, for the address cache key.
+
+    It runs on every call. ``os.environ.get`` raises and catches a ``KeyError`` for every
+    absent name, which costs more than the rest of the resolution; CPython's ``os.environ``
+    keeps its encoded names and values in a plain dict, read here directly (with the usual
+    one to four names unrolled: building a tuple from an iterator costs more than the
+    lookups). The raw values serve only as the key; the address itself is computed with
+    ``os.environ.get``. Anything standing in for ``os.environ`` is read through ``get``.
     """
-    encode = getattr(os.environ, "encodekey", None)
-    if not callable(encode) or not isinstance(getattr(os.environ, "_data", None), dict):
-        return None
-    return tuple(encode(name) for name in names)
+    encode = getattr(_ENVIRON, "encodekey", None)
+    data = _ENVIRON_DATA
+    if data is None or not callable(encode):
+        return lambda: tuple(map(os.environ.get, names))
+    get = data.get
+    keys = tuple(encode(name) for name in names)
 
+    def slow() -> tuple[object, ...]:
+        return tuple(map(os.environ.get, names))
 
-def _environment_values(
-    names: tuple[str, ...], keys: tuple[object, ...] | None
-) -> tuple[object, ...]:
-    data = getattr(os.environ, "_data", None)
-    if keys is not None and isinstance(data, dict):
-        return tuple(map(data.get, keys))  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
-    return tuple(map(os.environ.get, names))
+    if not keys:
+        return tuple
+    if len(keys) == 1:
+        (a,) = keys
+        return lambda: (get(a),) if os.environ is _ENVIRON else slow()
+    if len(keys) == 2:
+        a, b = keys
+        return lambda: (get(a), get(b)) if os.environ is _ENVIRON else slow()
+    if len(keys) == 3:
+        a, b, c = keys
+        return lambda: (get(a), get(b), get(c)) if os.environ is _ENVIRON else slow()
+    if len(keys) == 4:
+        a, b, c, d = keys
+        return lambda: (get(a), get(b), get(c), get(d)) if os.environ is _ENVIRON else slow()
+    return lambda: tuple(map(get, keys)) if os.environ is _ENVIRON else slow()
 
 
 def _env(name: str) -> str | None:
@@ -360,9 +380,8 @@ class _Identity:
     litellm_provider: str | None
     request_model: str | None
     rule: EndpointRule | None
-    #: Environment variables whose values are part of the address cache key.
-    watched_env: tuple[str, ...]
-    watched_keys: tuple[object, ...] | None
+    #: Reads the environment variables whose values are part of the address cache key.
+    read_env: Callable[[], tuple[object, ...]]
 
 
 class ProviderResolver:
@@ -370,7 +389,7 @@ class ProviderResolver:
 
     def __init__(self) -> None:
         self._identities: dict[tuple[object, ...], _Identity] = {}
-        self._targets: dict[tuple[object, ...], ResolvedTarget] = {}
+        self._targets: dict[tuple[tuple[object, ...], tuple[object, ...]], ResolvedTarget] = {}
         self._lock = threading.Lock()
 
     def resolve(
@@ -391,7 +410,7 @@ class ProviderResolver:
         if identity is None:
             identity = _identify(model_name, provider, base, operation)
             self._store(self._identities, key, identity)
-        cache_key = (*key, *_settings_read_by(identity, arguments))
+        cache_key = (key, _settings_read_by(identity, arguments))
         target = self._targets.get(cache_key)
         if target is None:
             target = _locate(identity, model_name, provider, base, arguments)
@@ -413,15 +432,16 @@ def _settings_read_by(identity: _Identity, arguments: Mapping[str, Any]) -> tupl
         return ()
     litellm = sys.modules.get("litellm")
     module_base = getattr(litellm, "api_base", None)
-    env = _environment_values(identity.watched_env, identity.watched_keys)
+    env = identity.read_env()
     if not rule.arguments and not rule.host_settings:
         return (module_base, env)
-    return (
-        module_base,
-        env,
-        tuple(_text(arguments.get(name)) for name in rule.arguments),
-        tuple(getattr(litellm, name, None) for name in rule.host_settings),
-    )
+    # Plain loops: a tuple built from a generator costs more than the lookups themselves.
+    values: list[object] = [module_base, env]
+    for name in rule.arguments:
+        values.append(_text(arguments.get(name)))
+    for name in rule.host_settings:
+        values.append(getattr(litellm, name, None))
+    return tuple(values)
 
 
 def _ask_litellm(
@@ -455,8 +475,7 @@ def _identify(
         litellm_provider=provider,
         request_model=request_model,
         rule=rule,
-        watched_env=watched,
-        watched_keys=_encoded(watched),
+        read_env=environment_reader(watched),
     )
 
 
