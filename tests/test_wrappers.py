@@ -154,7 +154,7 @@ def test_a_failing_provider_lookup_does_not_break_the_call(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("resolver bug")
 
-    monkeypatch.setattr(_providers, "_resolve_uncached", broken)
+    monkeypatch.setattr(_providers, "_identify", broken)
     response = litellm.completion(model=MODEL, messages=user_messages(), mock_response="fine")
     assert response.choices[0].message.content == "fine"
     assert traced.finished() == []  # no span rather than a broken call

@@ -1,19 +1,34 @@
 """LiteLLM provider ids → ``gen_ai.provider.name``, request model and server address.
 
-Resolution runs once per distinct (model, provider, api_base) and is cached: it calls
-``litellm.get_llm_provider``, which walks long prefix tables and would otherwise cost more
-than the span it describes.
+``server.address`` must name the host the request actually goes to, which LiteLLM picks per
+provider from, in its order: the call's ``api_base`` (a Router passes its deployment's), the
+module setting ``litellm.api_base``, the provider's environment variables
+(``OPENAI_BASE_URL``, ``HOSTED_VLLM_API_BASE``, ``AZURE_API_BASE``...), a region or location
+(Bedrock, Vertex AI), or the provider's public host. Two places hold that logic in LiteLLM:
+``litellm.get_llm_provider``, which already resolves the base URL of the OpenAI-compatible
+providers (argument, environment, default), and each provider's call handler, which fills in
+the rest when it returned none. The first is asked; the second is mirrored by an
+:class:`EndpointRule` per provider.
+
+``get_llm_provider`` walks long prefix tables, so its answers are cached. The environment and
+``litellm.api_base`` may change between calls (tests, notebooks), so the cache is keyed on
+what the rule of the call's provider reads, read again on every call; the rule is found in a
+first cache keyed on the call's model, provider and ``api_base`` alone.
+
+Only base URLs, regions and locations are read; API keys never are (the key
+``get_llm_provider`` returns is dropped unread).
 """
 
 from __future__ import annotations
 
-import logging
+import os
+import re
+import sys
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
-
-_logger = logging.getLogger(__name__)
 
 # LiteLLM provider id → the well-known ``gen_ai.provider.name`` value. Anything not listed
 # keeps LiteLLM's own id, as the conventions ask for providers they do not name.
@@ -44,32 +59,15 @@ WELL_KNOWN_PROVIDERS: Final[dict[str, str]] = {
     "moonshot": "moonshot_ai",
 }
 
-# Default API hosts, used for ``server.address`` when the caller gave no ``api_base``.
-_DEFAULT_HOSTS: Final[dict[str, str]] = {
-    "openai": "api.openai.com",
-    "text-completion-openai": "api.openai.com",
-    "anthropic": "api.anthropic.com",
-    "anthropic_text": "api.anthropic.com",
-    "gemini": "generativelanguage.googleapis.com",
-    "cohere": "api.cohere.ai",
-    "cohere_chat": "api.cohere.ai",
-    "mistral": "api.mistral.ai",
-    "codestral": "codestral.mistral.ai",
-    "groq": "api.groq.com",
-    "deepseek": "api.deepseek.com",
-    "perplexity": "api.perplexity.ai",
-    "xai": "api.x.ai",
-    "moonshot": "api.moonshot.ai",
-    "together_ai": "api.together.xyz",
-    "fireworks_ai": "api.fireworks.ai",
-    "openrouter": "openrouter.ai",
-    "deepinfra": "api.deepinfra.com",
-    "cerebras": "api.cerebras.ai",
-}
-
 _CACHE_LIMIT: Final = 1024
 # ``gen_ai.provider.name`` is required; when LiteLLM cannot tell, say so the semconv way.
 UNKNOWN_PROVIDER: Final = "_OTHER"
+
+_EMPTY: Final[Mapping[str, Any]] = {}
+
+#: What an :class:`EndpointRule`'s host function gets: the call's arguments and a reader of
+#: environment variables.
+HostFunction = Callable[[str | None, Mapping[str, Any], Callable[[str], str | None]], str | None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,281 @@ class ResolvedTarget:
     request_model: str | None
     server_address: str | None
     server_port: int | None
+
+
+@dataclass(frozen=True)
+class EndpointRule:
+    """Where LiteLLM's handler for one provider finds the base URL ``get_llm_provider`` left
+    unset, in LiteLLM's order: the module setting, ``env`` in order, ``host`` (computed from
+    the call's region or location arguments), then ``default``."""
+
+    env: tuple[str, ...] = ()
+    #: Whether ``litellm.api_base`` is consulted (after the call's ``api_base``).
+    module_setting: bool = True
+    #: ``litellm.api_base`` wins even over the call's ``api_base`` (Ollama, Triton).
+    module_first: bool = False
+    #: The call arguments ``host`` reads: part of the cache key.
+    arguments: tuple[str, ...] = ()
+    #: Environment variables ``host`` reads besides ``env``: part of the cache key.
+    host_env: tuple[str, ...] = ()
+    #: Module settings ``host`` reads (``litellm.<name>``): part of the cache key.
+    host_settings: tuple[str, ...] = ()
+    host: HostFunction | None = None
+    default: str | None = None
+    #: A setting that wins even over the call's ``api_base`` (Bedrock's runtime endpoint).
+    override: HostFunction | None = None
+    #: LiteLLM sends every request to this host, whatever the arguments say (Replicate).
+    fixed: str | None = None
+
+
+# -- hosts computed from a region or location -------------------------------------------------
+
+_BEDROCK_ARN_REGION: Final = re.compile(r"arn:aws[a-z0-9-]*:bedrock:([a-z0-9-]+):")
+# AWS partitions with their own DNS suffix; every other region is under amazonaws.com.
+_AWS_DNS_SUFFIXES: Final = (
+    ("cn-", "amazonaws.com.cn"),
+    ("us-isob-", "sc2s.sgov.gov"),
+    ("us-isof-", "csp.hci.ic.gov"),
+    ("us-iso-", "c2s.ic.gov"),
+    ("eu-isoe-", "cloud.adc-e.uk"),
+)
+
+
+def _bedrock_host(
+    model: str | None, params: Mapping[str, Any], env: Callable[[str], str | None]
+) -> str | None:
+    """``bedrock-runtime.<region>.<partition suffix>``. With no region in the arguments, the
+    model ARN or the environment, LiteLLM asks boto3 (its config files): unknown here."""
+    region = _text(params.get("aws_region_name"))
+    if region is None and model is not None:
+        match = _BEDROCK_ARN_REGION.search(model)
+        region = match.group(1) if match else None
+    region = region or env("AWS_REGION_NAME") or env("AWS_REGION") or env("AWS_DEFAULT_REGION")
+    if region is None:
+        return None
+    suffix = next((s for prefix, s in _AWS_DNS_SUFFIXES if region.startswith(prefix)), None)
+    return f"https://bedrock-runtime.{region}.{suffix or 'amazonaws.com'}"
+
+
+def _bedrock_endpoint(
+    model: str | None, params: Mapping[str, Any], env: Callable[[str], str | None]
+) -> str | None:
+    """A configured runtime endpoint: LiteLLM sends there even when an ``api_base`` is given."""
+    return _text(params.get("aws_bedrock_runtime_endpoint")) or env("AWS_BEDROCK_RUNTIME_ENDPOINT")
+
+
+def _vertex_host(
+    model: str | None, params: Mapping[str, Any], env: Callable[[str], str | None]
+) -> str:
+    location = (
+        _text(params.get("vertex_location"))
+        or _text(params.get("vertex_ai_location"))
+        or _module_text("vertex_location")
+        or env("VERTEXAI_LOCATION")
+        or env("VERTEX_LOCATION")
+    )
+    # Some partner models are served only in some regions; LiteLLM routes them there.
+    regions = _model_regions(f"vertex_ai/{model}" if model else None)
+    if regions and location not in regions:
+        location = regions[0]
+    location = location or "us-central1"
+    if location == "global":
+        return "https://aiplatform.googleapis.com"
+    if "-" not in location:  # multi-region geographies (``us``, ``eu``)
+        return f"https://aiplatform.{location}.rep.googleapis.com"
+    return f"https://{location}-aiplatform.googleapis.com"
+
+
+def _model_regions(key: str | None) -> list[str] | None:
+    litellm = _litellm()
+    cost_map = getattr(litellm, "model_cost", None) if litellm is not None else None
+    info = cost_map.get(key) if isinstance(cost_map, dict) and key else None
+    regions = info.get("supported_regions") if isinstance(info, dict) else None
+    if isinstance(regions, list) and regions and all(isinstance(r, str) for r in regions):
+        return regions  # pyright: ignore[reportUnknownVariableType]
+    return None
+
+
+def _cohere_default(model: str | None) -> str:
+    # LiteLLM's v2 route (the default) and its v1 route (``v1/`` in the model) differ in host.
+    if model is not None and "v1/" in model:
+        return "https://api.cohere.ai"
+    return "https://api.cohere.com"
+
+
+_OPENAI: Final = EndpointRule(
+    env=("OPENAI_BASE_URL", "OPENAI_API_BASE"), default="https://api.openai.com/v1"
+)
+_ANTHROPIC: Final = EndpointRule(
+    env=("ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"), default="https://api.anthropic.com"
+)
+_AZURE: Final = EndpointRule(env=("AZURE_API_BASE",))
+_OLLAMA: Final = EndpointRule(
+    env=("OLLAMA_API_BASE",), module_first=True, default="http://localhost:11434"
+)
+_GEMINI: Final = EndpointRule(
+    env=("GEMINI_API_BASE",), default="https://generativelanguage.googleapis.com"
+)
+_VERTEX: Final = EndpointRule(
+    env=("VERTEXAI_API_BASE", "VERTEX_API_BASE"),
+    arguments=("vertex_location", "vertex_ai_location"),
+    host_env=("VERTEXAI_LOCATION", "VERTEX_LOCATION"),
+    host_settings=("vertex_location",),
+    host=_vertex_host,
+)
+_BEDROCK: Final = EndpointRule(
+    module_setting=False,
+    arguments=("aws_bedrock_runtime_endpoint", "aws_region_name"),
+    host_env=(
+        "AWS_BEDROCK_RUNTIME_ENDPOINT",
+        "AWS_REGION_NAME",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ),
+    host=_bedrock_host,
+    override=_bedrock_endpoint,
+)
+_COHERE: Final = EndpointRule(
+    env=("COHERE_API_BASE",), host=lambda model, params, env: _cohere_default(model)
+)
+_WATSONX: Final = EndpointRule(
+    env=("WATSONX_API_BASE", "WATSONX_URL", "WX_URL", "WML_URL"), module_setting=False
+)
+
+#: Providers whose handler reads other names than ``<PROVIDER>_API_BASE``, or has a default
+#: host ``get_llm_provider`` does not give, or reads ``litellm.api_base`` first. Every other
+#: provider gets :func:`_conventional_rule`.
+ENDPOINT_RULES: Final[Mapping[str, EndpointRule]] = {
+    "openai": _OPENAI,
+    "text-completion-openai": _OPENAI,
+    "custom_openai": _OPENAI,
+    "aiohttp_openai": _OPENAI,
+    "azure": _AZURE,
+    "azure_text": _AZURE,
+    "anthropic": _ANTHROPIC,
+    "anthropic_text": _ANTHROPIC,
+    "ollama": _OLLAMA,
+    "ollama_chat": _OLLAMA,
+    "triton": EndpointRule(module_first=True),
+    "gradient_ai": EndpointRule(env=("GRADIENT_AI_AGENT_ENDPOINT",), module_first=True),
+    "gemini": _GEMINI,
+    "vertex_ai_beta": _GEMINI,
+    "vertex_ai": _VERTEX,
+    "bedrock": _BEDROCK,
+    "bedrock_converse": _BEDROCK,
+    "cohere": _COHERE,
+    "cohere_chat": _COHERE,
+    "watsonx": _WATSONX,
+    "watsonx_text": _WATSONX,
+    "databricks": EndpointRule(env=("DATABRICKS_API_BASE",)),
+    "replicate": EndpointRule(fixed="https://api.replicate.com"),
+    "openrouter": EndpointRule(env=("OPENROUTER_API_BASE",), default="https://openrouter.ai/api"),
+    "mistral": EndpointRule(env=("MISTRAL_AZURE_API_BASE",)),
+    # The in-process vLLM engine: no server unless an ``api_base`` is given.
+    "vllm": EndpointRule(module_setting=False),
+    "codestral": EndpointRule(env=("CODESTRAL_API_BASE",), default="https://codestral.mistral.ai"),
+    "text-completion-codestral": EndpointRule(default="https://codestral.mistral.ai"),
+    "fireworks_ai": EndpointRule(env=("FIREWORKS_API_BASE",)),
+    "featherless_ai": EndpointRule(env=("FEATHERLESS_AI_API_BASE", "FEATHERLESS_API_BASE")),
+    "friendliai": EndpointRule(env=("FRIENDLI_API_BASE",)),
+    "meta_llama": EndpointRule(env=("LLAMA_API_BASE",)),
+    "datarobot": EndpointRule(env=("DATAROBOT_ENDPOINT",)),
+    "tensormesh": EndpointRule(env=("TENSORMESH_SERVERLESS_BASE_URL",)),
+    "scx-ai": EndpointRule(env=("SCX_API_BASE",)),
+}
+
+
+#: Operations whose LiteLLM code path reads other settings than the provider's chat path:
+#: (LiteLLM provider, ``gen_ai.operation.name``) → rule.
+_OPENAI_SDK: Final = EndpointRule(
+    env=("OPENAI_BASE_URL",), module_setting=False, default="https://api.openai.com/v1"
+)
+OPERATION_RULES: Final[Mapping[tuple[str, str], EndpointRule]] = {
+    # LiteLLM leaves the base URL of these to the OpenAI SDK, which reads OPENAI_BASE_URL only.
+    ("openai", "moderation"): _OPENAI_SDK,
+    ("openai", "image_generation"): _OPENAI_SDK,
+}
+
+
+def _conventional_rule(provider: str) -> EndpointRule:
+    """LiteLLM's usual name, ``HOSTED_VLLM_API_BASE`` for ``hosted_vllm``."""
+    return EndpointRule(env=(f"{provider.upper().replace('-', '_')}_API_BASE",))
+
+
+def rule_for(provider: str | None, operation: str | None = None) -> EndpointRule | None:
+    if provider is None:
+        return None
+    if operation is not None:
+        rule = OPERATION_RULES.get((provider, operation))
+        if rule is not None:
+            return rule
+    return ENDPOINT_RULES.get(provider) or _conventional_rule(provider)
+
+
+# -- reading the environment and the module settings ------------------------------------------
+
+
+# CPython's ``os.environ`` and the dict it keeps its encoded names and values in.
+_ENVIRON: Final = os.environ
+_ENVIRON_DATA: Final[dict[Any, Any] | None] = (
+    _ENVIRON.__dict__.get("_data") if isinstance(_ENVIRON.__dict__.get("_data"), dict) else None
+)
+
+
+def environment_reader(names: tuple[str, ...]) -> Callable[[], tuple[object, ...]]:
+    """A function returning the raw values of ``names``, for the address cache key.
+
+    It runs on every call. ``os.environ.get`` raises and catches a ``KeyError`` for every
+    absent name, which costs more than the rest of the resolution; CPython's ``os.environ``
+    keeps its encoded names and values in a plain dict, read here directly (with the usual
+    one to four names unrolled: building a tuple from an iterator costs more than the
+    lookups). The raw values serve only as the key; the address itself is computed with
+    ``os.environ.get``. Anything standing in for ``os.environ`` is read through ``get``.
+    """
+    encode = getattr(_ENVIRON, "encodekey", None)
+    data = _ENVIRON_DATA
+    if data is None or not callable(encode):
+        return lambda: tuple(map(os.environ.get, names))
+    get = data.get
+    keys = tuple(encode(name) for name in names)
+
+    def slow() -> tuple[object, ...]:
+        return tuple(map(os.environ.get, names))
+
+    if not keys:
+        return tuple
+    if len(keys) == 1:
+        (a,) = keys
+        return lambda: (get(a),) if os.environ is _ENVIRON else slow()
+    if len(keys) == 2:
+        a, b = keys
+        return lambda: (get(a), get(b)) if os.environ is _ENVIRON else slow()
+    if len(keys) == 3:
+        a, b, c = keys
+        return lambda: (get(a), get(b), get(c)) if os.environ is _ENVIRON else slow()
+    if len(keys) == 4:
+        a, b, c, d = keys
+        return lambda: (get(a), get(b), get(c), get(d)) if os.environ is _ENVIRON else slow()
+    return lambda: tuple(map(get, keys)) if os.environ is _ENVIRON else slow()
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value or None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _litellm() -> Any:
+    # Only ever called from inside a LiteLLM call: the module is loaded, never imported here.
+    return sys.modules.get("litellm")
+
+
+def _module_text(name: str) -> str | None:
+    litellm = _litellm()
+    return _text(getattr(litellm, name, None)) if litellm is not None else None
 
 
 def split_address(api_base: str) -> tuple[str | None, int | None]:
@@ -96,61 +369,167 @@ def split_address(api_base: str) -> tuple[str | None, int | None]:
     return host, port
 
 
+# -- the resolver ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """What the call's model, provider and ``api_base`` alone decide."""
+
+    provider_name: str
+    litellm_provider: str | None
+    request_model: str | None
+    rule: EndpointRule | None
+    #: Reads the environment variables whose values are part of the address cache key.
+    read_env: Callable[[], tuple[object, ...]]
+
+
 class ProviderResolver:
-    """Caches ``litellm.get_llm_provider`` answers per (model, provider, api_base)."""
+    """Resolves a call's provider and address, cached as the module docstring describes."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[object, object, object], ResolvedTarget] = {}
+        self._identities: dict[tuple[object, ...], _Identity] = {}
+        self._targets: dict[tuple[tuple[object, ...], tuple[object, ...]], ResolvedTarget] = {}
         self._lock = threading.Lock()
 
     def resolve(
-        self, model: object, custom_llm_provider: object, api_base: object
+        self,
+        model: object,
+        custom_llm_provider: object,
+        api_base: object,
+        arguments: Mapping[str, Any] = _EMPTY,
+        operation: str | None = None,
     ) -> ResolvedTarget:
-        key = (model, custom_llm_provider, api_base)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        target = _resolve_uncached(model, custom_llm_provider, api_base)
-        with self._lock:
-            if len(self._cache) >= _CACHE_LIMIT:
-                # Unbounded model strings (per-tenant deployments) must not grow memory.
-                self._cache.clear()
-            self._cache[key] = target
+        """``arguments`` are the call's (for region and location); nothing else is read.
+        ``operation`` (``gen_ai.operation.name``) selects the rare per-operation rule."""
+        model_name = model if isinstance(model, str) else None
+        provider = custom_llm_provider if isinstance(custom_llm_provider, str) else None
+        base = api_base if isinstance(api_base, str) and api_base else None
+        key = (model_name, provider, base, operation)
+        identity = self._identities.get(key)
+        if identity is None:
+            identity = _identify(model_name, provider, base, operation)
+            self._store(self._identities, key, identity)
+        cache_key = (key, _settings_read_by(identity, arguments))
+        target = self._targets.get(cache_key)
+        if target is None:
+            target = _locate(identity, model_name, provider, base, arguments)
+            self._store(self._targets, cache_key, target)
         return target
 
+    def _store(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
+        with self._lock:
+            if len(cache) >= _CACHE_LIMIT:
+                # Unbounded model strings (per-tenant deployments) must not grow memory.
+                cache.clear()
+            cache[key] = value
 
-def _resolve_uncached(
-    model: object, custom_llm_provider: object, api_base: object
-) -> ResolvedTarget:
-    raw_model = model if isinstance(model, str) else None
-    provider = custom_llm_provider if isinstance(custom_llm_provider, str) else None
-    base = api_base if isinstance(api_base, str) and api_base else None
-    request_model = raw_model
-    resolved_base: str | None = None
-    if raw_model is not None:
-        try:
-            import litellm
 
-            # The dynamic api key it returns is discarded unread.
-            request_model, provider, _, resolved_base = litellm.get_llm_provider(
-                model=raw_model, custom_llm_provider=provider, api_base=base
-            )
-        except Exception:  # an unknown model still gets a span, with what is known
-            if provider is None and "/" in raw_model:
-                provider, _, request_model = raw_model.partition("/")
-    address: str | None = None
-    port: int | None = None
-    for candidate in (base, resolved_base):
-        if isinstance(candidate, str) and candidate:
-            address, port = split_address(candidate)
-            break
-    if address is None and provider in _DEFAULT_HOSTS:
-        address, port = _DEFAULT_HOSTS[provider], 443
-    provider_name = WELL_KNOWN_PROVIDERS.get(provider or "", provider or UNKNOWN_PROVIDER)
-    return ResolvedTarget(
-        provider_name=provider_name,
+def _settings_read_by(identity: _Identity, arguments: Mapping[str, Any]) -> tuple[object, ...]:
+    """What the address depends on besides model, provider and ``api_base``: the cache key."""
+    rule = identity.rule
+    if rule is None:
+        return ()
+    litellm = sys.modules.get("litellm")
+    module_base = getattr(litellm, "api_base", None)
+    env = identity.read_env()
+    if not rule.arguments and not rule.host_settings:
+        return (module_base, env)
+    # Plain loops: a tuple built from a generator costs more than the lookups themselves.
+    values: list[object] = [module_base, env]
+    for name in rule.arguments:
+        values.append(_text(arguments.get(name)))
+    for name in rule.host_settings:
+        values.append(getattr(litellm, name, None))
+    return tuple(values)
+
+
+def _ask_litellm(
+    model: str, provider: str | None, api_base: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Provider, request model and the base URL ``get_llm_provider`` resolves (or None)."""
+    try:
+        import litellm
+
+        # The dynamic api key it returns is discarded unread.
+        request_model, provider, _, base = litellm.get_llm_provider(
+            model=model, custom_llm_provider=provider, api_base=api_base
+        )
+    except Exception:  # an unknown model still gets a span, with what is known
+        if provider is None and "/" in model:
+            provider, _, model = model.partition("/")
+        return provider, model, None
+    return provider, request_model, _text(base)
+
+
+def _identify(
+    model: str | None, provider: str | None, api_base: str | None, operation: str | None
+) -> _Identity:
+    request_model = model
+    if model is not None:
+        provider, request_model, _ = _ask_litellm(model, provider, api_base)
+    rule = rule_for(provider, operation)
+    watched = (*rule.env, *rule.host_env) if rule is not None else ()
+    return _Identity(
+        provider_name=WELL_KNOWN_PROVIDERS.get(provider or "", provider or UNKNOWN_PROVIDER),
         litellm_provider=provider,
         request_model=request_model,
+        rule=rule,
+        read_env=environment_reader(watched),
+    )
+
+
+def _locate(
+    identity: _Identity,
+    model: str | None,
+    provider: str | None,
+    api_base: str | None,
+    arguments: Mapping[str, Any],
+) -> ResolvedTarget:
+    base = _base_url(identity, model, provider, api_base, arguments)
+    address, port = split_address(base) if base is not None else (None, None)
+    return ResolvedTarget(
+        provider_name=identity.provider_name,
+        litellm_provider=identity.litellm_provider,
+        request_model=identity.request_model,
         server_address=address,
         server_port=port,
     )
+
+
+def _base_url(
+    identity: _Identity,
+    model: str | None,
+    provider: str | None,
+    api_base: str | None,
+    arguments: Mapping[str, Any],
+) -> str | None:
+    """LiteLLM's precedence, as the module docstring describes it."""
+    rule = identity.rule
+    if rule is None:
+        return api_base
+    if rule.fixed is not None:
+        return rule.fixed
+    module_setting = _module_text("api_base") if rule.module_setting or rule.module_first else None
+    if rule.module_first and module_setting:
+        return module_setting
+    if rule.override is not None:
+        overridden = rule.override(identity.request_model, arguments, _env)
+        if overridden is not None:
+            return overridden
+    base = api_base
+    if base is None and model is not None:
+        _, _, base = _ask_litellm(model, provider, None)
+    if base is not None:
+        return base
+    if rule.module_setting and module_setting:
+        return module_setting
+    for name in rule.env:
+        value = _env(name)
+        if value:
+            return value
+    if rule.host is not None:
+        host = rule.host(identity.request_model, arguments, _env)
+        if host is not None:
+            return host
+    return rule.default

@@ -107,18 +107,21 @@ class CallRecorder:
         """Content work only when it is asked for and the span will be exported."""
         return self._capture and invocation.span.is_recording()
 
-    def target(self, params: Mapping[str, Any]) -> ResolvedTarget:
+    def target(self, params: Mapping[str, Any], operation: str | None = None) -> ResolvedTarget:
+        """Where the call goes: its arguments, else LiteLLM's settings and environment."""
         return self.providers.resolve(
             params.get("model"),
             params.get("custom_llm_provider"),
             params.get("api_base") or params.get("base_url"),
+            params,
+            operation,
         )
 
     def start(
         self, surface: Surface, params: Mapping[str, Any], context: Context | None = None
     ) -> Invocation:
         """Start the span (not left current: the caller decides) and record the request."""
-        target = self.target(params)
+        target = self.target(params, surface.operation_name)
         invocation: Invocation
         if surface.embedding:
             invocation = self.handler.embedding(

@@ -4,11 +4,19 @@
 and falls back to other model groups, and calls ``litellm.completion`` & co. for every real
 attempt. Our wrappers around those calls make the child spans; this module adds the parent
 (kind INTERNAL, ``router {operation} {model group}``) and keeps score: the wrappers report
-each attempt's start and end here through a context variable, so the parent knows how many
-attempts, retries and fallbacks there were, which deployment answered, and adds a span
-event for every retry and fallback with the error that caused it. The call recorder reports
-every call's start and end to :class:`RouterInstrumentation` (its attempt observer, wired by
-``instrument()``), which keeps the score of the Router call current in that context.
+each attempt's start and end here through the OpenTelemetry context (the Router call is a
+value in it, next to its span), so the parent knows how many attempts, retries and fallbacks
+there were, which deployment answered, and adds a span event for every retry and fallback
+with the error that caused it. The call recorder reports every call's start and end to
+:class:`RouterInstrumentation` (its attempt observer, wired by ``instrument()``).
+
+A streamed Router call is not over when the Router returns its stream: LiteLLM falls back
+from inside the stream's iteration when a deployment's stream breaks (before any content, or
+with mid-stream continuation after it), calling the fallback deployment while the caller
+reads. So the stream is handed out behind a proxy (the one the attempts' streams use) that
+makes the Router call's context current around each read and ends the parent span when the
+stream ends, however it ends: a fallback made while reading is one more attempt, a child of
+the parent, and the parent never ends before its attempts.
 
 util-genai has no notion of a router, so the parent span is written with our own tracer.
 The parent carries only ``litellm.router.*`` attributes (no ``gen_ai.usage.*``): the
@@ -19,18 +27,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any, Final
 
 import wrapt
 from opentelemetry import trace
-from opentelemetry.context import attach, detach
+from opentelemetry.context import Context, attach, create_key, detach, get_value, set_value
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from litellm_otel._access import field
 from litellm_otel._attributes import (
+    LITELLM_STREAM_CLOSED_EARLY,
     ROUTER_ATTEMPTS,
     ROUTER_DEPLOYMENT_MODEL,
     ROUTER_DEPLOYMENT_PROVIDER,
@@ -48,6 +56,19 @@ from litellm_otel._errors import record_exception
 from litellm_otel._failsafe import report_failure
 from litellm_otel._operations import ENTRY_POINTS
 from litellm_otel._redaction import Redaction
+from litellm_otel._streams import proxy_for
+
+# What every ``wrapt`` wrapper is an instance of (wrapt 2 splits the base off ``ObjectProxy``).
+_WRAPPER_BASE: Final[type] = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+
+#: The Router call in progress, a value of the OpenTelemetry context (so a stream's reads,
+#: which attach the call's context, see it too).
+_ROUTER_CALL: Final = create_key("litellm_otel.router_call")
+
+
+def current_call(context: Context | None = None) -> RouterCall | None:
+    value = get_value(_ROUTER_CALL, context)
+    return value if isinstance(value, RouterCall) else None
 
 
 class _Attempt:
@@ -70,7 +91,7 @@ class _Attempt:
 
 
 class RouterCall:
-    """The score of one Router call, shared with its attempts through a context variable."""
+    """The score of one Router call, shared with its attempts through the context."""
 
     __slots__ = ("attempts", "model_group", "params", "redact_content", "router", "span")
 
@@ -129,10 +150,12 @@ class RouterCall:
                 attempt.error = error
                 return
 
-    def end(self, error: BaseException | None) -> None:
+    def end(self, error: BaseException | None, *, closed_early: bool = False) -> None:
         span = self.span
         try:
             if span.is_recording():
+                if closed_early:
+                    span.set_attribute(LITELLM_STREAM_CLOSED_EARLY, True)
                 retries = fallbacks = 0
                 for before, after in zip(self.attempts, self.attempts[1:], strict=False):
                     if after.model_group == before.model_group:
@@ -166,6 +189,49 @@ class RouterCall:
             self.router = None
 
 
+class RouterStream:
+    """The Router call behind a stream it returned: current around every read of the stream
+    (the proxy attaches :attr:`context`), its span ended once when the stream ends."""
+
+    __slots__ = ("call", "context", "finished")
+
+    def __init__(self, call: RouterCall, context: Context) -> None:
+        self.call = call
+        self.context = context
+        self.finished = False
+
+    def chunk(self, chunk: Any) -> None:
+        """The attempts' own stream proxies read the chunks."""
+
+    def succeed(self, stream: Any) -> None:
+        self._end(None)
+
+    def fail(self, error: BaseException) -> None:
+        self._end(error)
+
+    def close_early(self, stream: Any) -> None:
+        self._end(None, closed_early=True)
+
+    def _end(self, error: BaseException | None, *, closed_early: bool = False) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.call.end(error, closed_early=closed_early)
+
+    def __del__(self) -> None:
+        # Dropped unfinished: the caller stopped reading and let go of the stream.
+        if getattr(self, "finished", True):
+            return
+        try:  # noqa: SIM105 (contextlib may already be gone at interpreter shutdown)
+            self._end(None, closed_early=True)
+        except BaseException:
+            pass
+
+
+def _is_stream(result: Any) -> bool:
+    return hasattr(result, "__next__") or hasattr(result, "__anext__")
+
+
 def _attempt_model_group(params: Mapping[str, Any]) -> str | None:
     """The model group the Router stamped on an attempt's metadata."""
     for key in ("metadata", "litellm_metadata"):
@@ -182,14 +248,11 @@ ROUTER_METHODS: Final[Mapping[str, tuple[str, bool]]] = {
     if entry.on_router
 }
 
-CurrentCall = ContextVar[RouterCall | None]
-
 
 def make_router_wrapper(
     tracer: trace.Tracer,
     operation: str,
     is_async: bool,
-    current: CurrentCall,
     is_enabled: Callable[[], bool] = lambda: True,
     *,
     redact_content: bool = True,
@@ -198,7 +261,7 @@ def make_router_wrapper(
 
     def begin(
         router: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> tuple[RouterCall, Any, Any]:
+    ) -> tuple[RouterCall, Context]:
         model_group = kwargs.get("model", args[0] if args else None)
         group = model_group if isinstance(model_group, str) else None
         span = tracer.start_span(
@@ -210,23 +273,26 @@ def make_router_wrapper(
             },
         )
         call = RouterCall(span, group, router, kwargs, redact_content=redact_content)
-        token = attach(trace.set_span_in_context(span))
-        return call, token, current.set(call)
-
-    def end(started: tuple[RouterCall, Any, Any], error: BaseException | None) -> None:
-        call, token, reset = started
-        current.reset(reset)
-        detach(token)
-        call.end(error)
+        return call, set_value(_ROUTER_CALL, call, trace.set_span_in_context(span))
 
     def start_or_none(router: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        if current.get() is not None or not is_instrumentation_enabled() or not is_enabled():
+        if current_call() is not None or not is_instrumentation_enabled() or not is_enabled():
             return None
         try:
             return begin(router, args, kwargs)
         except Exception:
             report_failure("starting a router span")
             return None
+
+    def finish(call: RouterCall, context: Context, result: Any) -> Any:
+        """End the Router call, or hand out its stream behind a proxy that will."""
+        if _is_stream(result):
+            try:
+                return proxy_for(result, RouterStream(call, context))
+            except Exception:
+                report_failure("proxying a router stream")
+        call.end(None)
+        return result
 
     if is_async:
 
@@ -236,13 +302,16 @@ def make_router_wrapper(
             started = start_or_none(instance, args, kwargs)
             if started is None:
                 return await wrapped(*args, **kwargs)
+            call, context = started
+            token = attach(context)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
-                end(started, error)
+                detach(token)
+                call.end(error)
                 raise
-            end(started, None)
-            return result
+            detach(token)
+            return finish(call, context, result)
 
         return async_wrapper
 
@@ -250,13 +319,16 @@ def make_router_wrapper(
         started = start_or_none(instance, args, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
+        call, context = started
+        token = attach(context)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
-            end(started, error)
+            detach(token)
+            call.end(error)
             raise
-        end(started, None)
-        return result
+        detach(token)
+        return finish(call, context, result)
 
     return sync_wrapper
 
@@ -292,18 +364,16 @@ class RouterInstrumentation:
         self.on_class: list[str] = []
         self.via_metaclass: list[str] = []
         self.per_instance: list[tuple[str, str, bool]] = []
-        # The Router call in progress in this thread or task, if any.
-        self.current: CurrentCall = ContextVar("litellm_otel_router_call", default=None)
 
     # -- the attempt observer (called by the call recorder for every call) ------------------
 
     def attempt_started(self, invocation: Any, params: Mapping[str, Any], target: Any) -> None:
-        call = self.current.get()
+        call = current_call()
         if call is not None:
             call.started(invocation, params, target)
 
     def attempt_finished(self, invocation: Any, error: BaseException | None) -> None:
-        call = self.current.get()
+        call = current_call()
         if call is not None:
             call.finished(invocation, error)
 
@@ -315,12 +385,11 @@ class RouterInstrumentation:
                 self.tracer,
                 operation,
                 is_async,
-                self.current,
                 self._is_enabled,
                 redact_content=self.redact_content,
             )
         return make_router_wrapper(
-            self.tracer, operation, is_async, self.current, redact_content=self.redact_content
+            self.tracer, operation, is_async, redact_content=self.redact_content
         )
 
     def install(self, router_class: type) -> None:
@@ -346,7 +415,7 @@ class RouterInstrumentation:
                 namespace = vars(instance)
                 for name, operation, is_async in self.per_instance:
                     method = namespace.get(name)
-                    if callable(method) and not isinstance(method, wrapt.ObjectProxy):
+                    if callable(method) and not isinstance(method, _WRAPPER_BASE):
                         wrapper = self._wrapper(operation, is_async, per_instance=True)
                         namespace[name] = wrapt.FunctionWrapper(method, wrapper)
             except Exception:

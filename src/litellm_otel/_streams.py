@@ -25,7 +25,7 @@ import asyncio
 import copy
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import wrapt
 from opentelemetry.context import Context, attach, detach
@@ -37,6 +37,23 @@ from litellm_otel._stream_usage import kept_usage_chunk
 if TYPE_CHECKING:
     from litellm_otel._operations import StreamState
     from litellm_otel._recorder import CallRecorder, Invocation
+
+
+class Session(Protocol):
+    """What a proxy reports a stream's reads to; its ``context`` is current around each read.
+
+    A call's :class:`StreamSession`, or a Router call's (``_router.RouterStream``), whose
+    stream wraps its attempts' streams."""
+
+    context: Context
+
+    def chunk(self, chunk: Any) -> None: ...
+
+    def succeed(self, stream: Any) -> None: ...
+
+    def fail(self, error: BaseException) -> None: ...
+
+    def close_early(self, stream: Any) -> None: ...
 
 
 class StreamSession:
@@ -138,9 +155,9 @@ class StreamSession:
 class _StreamProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
     """What every stream proxy shares; the protocol methods are added per wrapped type."""
 
-    _self_session: StreamSession
+    _self_session: Session
 
-    def __init__(self, wrapped: Any, session: StreamSession) -> None:
+    def __init__(self, wrapped: Any, session: Session) -> None:
         super().__init__(wrapped)
         self._self_session = session
 
@@ -331,7 +348,7 @@ def _proxy_class(wrapped_type: type) -> type[_StreamProxy]:
         return _CLASSES.setdefault(wrapped_type, cls)
 
 
-def proxy_for(stream: Any, session: StreamSession) -> Any:
+def proxy_for(stream: Any, session: Session) -> Any:
     return _proxy_class(type(stream))(stream, session)
 
 

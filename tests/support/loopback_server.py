@@ -38,6 +38,10 @@ Behaviour is selected by the requested ``model`` (LiteLLM strips the
 ``slow-stream`` / ``drop-stream`` / ``long-stream``
     Streaming variants: 50 ms between chunks; connection dropped after two
     chunks; ``x-loopback-chunks`` (default 1000) one-character content chunks.
+``cut-stream-<n>``
+    A normal stream whose connection is dropped after ``n`` events, e.g.
+    ``cut-stream-1`` after the role chunk (no content yet), ``cut-stream-2``
+    after the first content chunk ("Hello").
 
 Because a test may want a special behaviour while still sending an ordinary
 model name (for example to assert on ``gen_ai.request.model``), the mode can
@@ -271,6 +275,7 @@ MODERATION_CATEGORIES = (
 )
 
 _ERROR_MODEL = re.compile(r"^error-(\d{3})$")
+_CUT_STREAM_MODEL = re.compile(r"^cut-stream-(\d+)$")
 #: ``type``/``code`` per status, in OpenAI's error shape.
 #:
 #: LiteLLM maps OpenAI errors by *substring* before it looks at the status:
@@ -1134,7 +1139,10 @@ class _Handler(BaseHTTPRequestHandler):
         in the client instead of looking like a normal end of stream.
         """
         delay = SLOW_STREAM_DELAY_S if mode == "slow-stream" else 0.0
-        drop_after = DROP_STREAM_AFTER if mode == "drop-stream" else None
+        cut = _CUT_STREAM_MODEL.match(mode)
+        drop_after = (
+            int(cut.group(1)) if cut else DROP_STREAM_AFTER if mode == "drop-stream" else None
+        )
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
