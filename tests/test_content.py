@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from collections.abc import Callable
 from typing import Any
@@ -1238,3 +1239,43 @@ def test_one_shot_iterables_reach_the_provider_as_without_us(
     traced = sent(server, one_shot_calls(call_args)[case])
     assert traced == plain
     assert len(telemetry.finished()) == 1
+
+
+def test_values_json_cannot_write_are_recorded_as_a_marker(telemetry: Telemetry) -> None:
+    """util-genai's serialiser raises on them, and the span lost every attribute with it."""
+    recorder = content_recorder(telemetry)
+    record(
+        recorder,
+        "completion",
+        {
+            "model": MODEL,
+            "messages": [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "function": {
+                                "name": "f",
+                                "arguments": {"when": datetime.date(2024, 1, 2)},
+                            },
+                        }
+                    ],
+                }
+            ],
+            "tools": [
+                {"type": "function", "function": {"name": "f", "parameters": {"enum": {1, 2}}}}
+            ],
+        },
+        {
+            "model": "gpt-4o-mini",
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "ok"}}],
+        },
+    )
+    attributes = telemetry.only_span().attributes
+    assert attributes["gen_ai.usage.input_tokens"] == 3
+    (message,) = json.loads(attributes["gen_ai.input.messages"])
+    assert message["parts"][0]["arguments"] == "…[not JSON: dict]"
+    (tool,) = json.loads(attributes["gen_ai.tool.definitions"])
+    assert tool["parameters"] == "…[not JSON: dict]"

@@ -30,13 +30,12 @@ call, never the caller's.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Final
-
-from opentelemetry.util.genai.utils import gen_ai_json_dumps
 
 #: The escaper ``json.dumps`` uses for strings (with ``ensure_ascii``, as util-genai writes).
 _escape: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii  # pyright: ignore[reportUnknownMemberType]
@@ -76,30 +75,50 @@ class Sources:
         return None if known is None else (known[1], known[2])
 
 
+def _default(value: Any) -> Any:
+    """What util-genai's encoder does with values JSON has no form for."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# util-genai's ``gen_ai_json_dumps`` makes an encoder per call; the same settings, made once.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=_default)
+
+
+def not_json(value: Any) -> str:
+    """What is recorded instead of a value util-genai could not write (it would fail)."""
+    return f"…[not JSON: {type(value).__name__}]"
+
+
 def json_text(value: Any) -> str | None:
     """``value`` as util-genai will write it, or ``None`` when it cannot be written."""
     try:
-        return gen_ai_json_dumps(value)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError, OverflowError):
         return None
 
 
+Layout = tuple[tuple[str, ...], int]
 # dataclass → (field names, characters of its fixed structure: braces, keys, commas); ``None``
 # for a class that is not a dataclass.
-_LAYOUTS: dict[type, tuple[tuple[str, ...], int] | None] = {}
-_UNKNOWN: Final = object()
+_LAYOUTS: dict[type[Any], Layout | None] = {}
 
 
-def _layout(cls: type) -> tuple[tuple[str, ...], int] | None:
-    layout = _LAYOUTS.get(cls, _UNKNOWN)
-    if layout is _UNKNOWN:
-        layout = None
-        if dataclasses.is_dataclass(cls):
-            names = tuple(f.name for f in dataclasses.fields(cls))
-            fixed = 2 + sum(len(_escape(name)) + 1 for name in names) + max(len(names) - 1, 0)
-            layout = (names, fixed)
-        _LAYOUTS[cls] = layout
-    return layout  # type: ignore[return-value]
+def _layout(cls: type[Any]) -> Layout | None:
+    try:
+        return _LAYOUTS[cls]
+    except KeyError:
+        pass
+    layout = None
+    if dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        fixed = 2 + sum(len(_escape(name)) + 1 for name in names) + max(len(names) - 1, 0)
+        layout = (names, fixed)
+    _LAYOUTS[cls] = layout
+    return layout
 
 
 def _float_size(value: float) -> int:
@@ -126,25 +145,38 @@ class _Measure:
         return len(_escape(value))
 
     def size(self, value: Any) -> int:
-        kind = type(value)
+        kind: type[Any] = value.__class__
         if kind is str:
-            return self.string(value)
+            return len(value) + 2 if len(value) > self.limit else len(_escape(value))
         if value is None:
             return 4
+        layout = _LAYOUTS[kind] if kind in _LAYOUTS else _layout(kind)
+        if layout is not None:  # a message, part or tool definition: the hot path
+            names, total = layout
+            limit = self.limit
+            for name in names:
+                item: Any = getattr(value, name)
+                if type(item) is str:
+                    total += len(item) + 2 if len(item) > limit else len(_escape(item))
+                elif item is None:
+                    total += 4
+                else:
+                    total += self.size(item)
+            return total
+        if kind is list or kind is tuple:
+            total = 2 + max(len(value) - 1, 0)
+            for item in value:
+                total += self.size(item)
+            return total
         if kind is bool:
             return 4 if value else 5
         if kind is int:
             return len(int.__repr__(value))
         if kind is float:
             return _float_size(value)
-        layout = _layout(kind)
-        if layout is not None:
-            names, fixed = layout
-            return fixed + sum(self.size(getattr(value, name)) for name in names)
-        if kind is list or kind is tuple:
-            return 2 + sum(self.size(item) for item in value) + max(len(value) - 1, 0)
         if isinstance(value, str):  # a str enum (Modality): written as its value
-            return self.string(str.__str__(value))
+            text = str.__str__(value)
+            return len(text) + 2 if len(text) > self.limit else len(_escape(text))
         if isinstance(value, (bytes, bytearray)):
             return 4 * ((len(value) + 2) // 3) + 2  # written as base64
         return self.structured(value)
@@ -161,8 +193,8 @@ class _Measure:
                 growth = _NUMBER_GROWTH * (text.count("e") + text.count("E"))
                 return len(_escape(text)) + growth
         text = json_text(value)
-        if text is None:  # the policy replaces what cannot be written; be safe regardless
-            return 0
+        if text is None:  # replaced when measured exactly: make sure that happens
+            return self.limit + 1
         if known is None:
             self.sources.add(value, text, exact=True)
         return len(text)
@@ -192,13 +224,13 @@ class _Item:
 
 def _walk(value: Any, measure: _Measure, leaves: list[_Leaf]) -> int:
     """The exact size of a dataclass instance, noting every value in it that may be cut."""
-    layout = _layout(type(value))
+    layout = _layout(value.__class__)
     if layout is None:
         return measure.size(value)
     names, total = layout
     for name in names:
-        item = getattr(value, name)
-        kind = type(item)
+        item: Any = getattr(value, name)
+        kind: type[Any] = item.__class__
         if isinstance(item, str):
             size = measure.size(item)
             leaves.append(_Leaf(value, name, size, str.__str__(item)))
@@ -206,15 +238,21 @@ def _walk(value: Any, measure: _Measure, leaves: list[_Leaf]) -> int:
             size = measure.size(item)
         elif _layout(kind) is not None:
             size = _walk(item, measure, leaves)
-        elif (kind is list or kind is tuple) and all(_layout(type(i)) for i in item):
+        elif (kind is list or kind is tuple) and all(_layout(i.__class__) for i in item):
             size = 2 + max(len(item) - 1, 0) + sum(_walk(i, measure, leaves) for i in item)
         else:  # tool arguments, a JSON schema, a tool result that is not parts
             known = measure.sources.get(item)
             if known is not None and known[1]:
                 written = source = known[0]
             else:  # parsed from a text: cut that text, but measure the value as written
-                written = json_text(item) or ""
-                source = known[0] if known is not None else written
+                text = json_text(item)
+                if text is None:  # util-genai would fail on it: record what it was instead
+                    text = not_json(item)
+                    setattr(value, name, text)
+                    written = _escape(text)
+                else:
+                    written = text
+                source = known[0] if known is not None else text
             size = len(written)
             leaves.append(_Leaf(value, name, size, source))
         total += size
@@ -239,14 +277,24 @@ def _level(sizes: Sequence[int], budget: int) -> int | None:
 
 def cut(text: str, size: int) -> str:
     """``text`` shortened to end with the marker and take at most ``size`` written characters."""
-    room = size - len(_escape(marker(len(text))))  # the quotes are counted once, with the marker
+    if len(text) <= size and len(_escape(text)) <= size:
+        return text
+    longest = len(_escape(marker(len(text))))  # the quotes are counted once, with the marker
+    room = size - longest
     if room <= 0:
         return marker(len(text))
     keep = min(len(text), room)
     written = len(_escape(text[:keep])) - 2
-    while written > room:
+    while written > room:  # escapes took more room than characters: take fewer
         keep = min(keep - 1, keep * room // written)
         written = len(_escape(text[:keep])) - 2
+    # The marker for what is actually cut may be shorter than the one room was kept for.
+    while keep < len(text):
+        grown = written + len(_escape(text[keep])) - 2
+        if grown + len(_escape(marker(len(text) - keep - 1))) > size:
+            break
+        keep += 1
+        written = grown
     return text[:keep] + marker(len(text) - keep)
 
 

@@ -12,6 +12,7 @@ recorded as the JSON the filter returned, or as that text if it is no longer JSO
 that fails drops all content of that call rather than risk recording what it was meant to hide.
 
 Then :mod:`litellm_otel._budget` bounds each field, as written, to ``max_content_length``.
+Without a filter that is all that runs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from opentelemetry.util.genai.types import (
     UriPart,
 )
 
-from litellm_otel._budget import Sources, bound, json_text
+from litellm_otel._budget import Sources, bound, json_text, not_json
 from litellm_otel._config import DEFAULT_MAX_CONTENT_LENGTH
 from litellm_otel._failsafe import report_failure
 from litellm_otel._messages import parse_arguments
@@ -75,17 +76,21 @@ class ContentPolicy:
         try:
             sources = Sources()
             limit = self.max_content_length
+            filtering = self.content_filter is not None
             messages = getattr(invocation, "input_messages", None)
             if messages:
-                messages = self._messages(messages, sources)
+                if filtering:
+                    messages = self._messages(messages, sources)
                 invocation.input_messages = bound(messages, limit, sources, _message_marker)
             system = getattr(invocation, "system_instruction", None)
             if system:
-                parts = self._parts(system, sources)
-                invocation.system_instruction = bound(parts, limit, sources, _part_marker)
+                if filtering:
+                    system = self._parts(system, sources)
+                invocation.system_instruction = bound(system, limit, sources, _part_marker)
             definitions = getattr(invocation, "tool_definitions", None)
             if definitions:
-                definitions = [self._definition(d, sources) for d in definitions]
+                if filtering:
+                    definitions = [self._definition(d, sources) for d in definitions]
                 invocation.tool_definitions = bound(definitions, limit, sources, _definition_marker)
         except _FilterFailed:
             report_failure("running content_filter")
@@ -100,7 +105,8 @@ class ContentPolicy:
             messages = getattr(invocation, "output_messages", None)
             if messages:
                 sources = Sources()
-                messages = self._messages(messages, sources)
+                if self.content_filter is not None:
+                    messages = self._messages(messages, sources)
                 invocation.output_messages = bound(
                     messages, self.max_content_length, sources, _message_marker
                 )
@@ -114,11 +120,8 @@ class ContentPolicy:
     # --- filtering (and parsing what the filter saw as text) ---------------------------------
 
     def _filter(self, text: str) -> str | None:
-        content_filter = self.content_filter
-        if content_filter is None:
-            return text
         try:
-            filtered = content_filter(text)
+            filtered = self.content_filter(text)  # type: ignore[misc]  # set when called
         except Exception as error:
             raise _FilterFailed from error
         return None if filtered is None else str(filtered)
@@ -127,22 +130,17 @@ class ContentPolicy:
         """A structured value the filter saw as JSON text; ``_DROP`` when it dropped it."""
         text = json_text(value)
         if text is None:  # util-genai could not write it either: say what it was
-            return self._filter(f"…[not JSON: {type(value).__name__}]") or _DROP
+            return self._filter(not_json(value)) or _DROP
         sources.add(value, text, exact=True)
-        if self.content_filter is None:
-            return value
         filtered = self._filter(text)
         if filtered is None:
             return _DROP
         if filtered == text:
             return value
-        return self._parsed(filtered, sources)
-
-    def _parsed(self, text: str, sources: Sources) -> Any:
-        value = parse_arguments(text)
-        if value is not text:
-            sources.add(value, text, exact=False)
-        return value
+        parsed = parse_arguments(filtered)
+        if parsed is not filtered:
+            sources.add(parsed, filtered, exact=False)
+        return parsed
 
     def _messages(self, messages: Sequence[Any], sources: Sources) -> list[Any]:
         result: list[Any] = []
@@ -161,7 +159,7 @@ class ContentPolicy:
 
     def _part(self, part: Any, sources: Sources) -> bool:
         """Filter one part in place; ``False`` when it is dropped."""
-        kind = type(part)
+        kind: type[Any] = part.__class__
         if kind is TextPart or kind is ReasoningPart:
             text = self._filter(part.content)
             if text is None:
@@ -169,11 +167,11 @@ class ContentPolicy:
             part.content = text
         elif kind is ToolCallRequestPart:
             arguments = part.arguments
-            if isinstance(arguments, str):
+            if isinstance(arguments, str):  # not JSON: the text as the model wrote it
                 text = self._filter(arguments)
                 if text is None:
                     return False
-                part.arguments = self._parsed(text, sources)
+                part.arguments = text
             elif arguments is not None:
                 value = self._structured(arguments, sources)
                 if value is _DROP:

@@ -15,8 +15,8 @@ Only lists and tuples (and other sequences) are read. A one-shot iterable the ca
 generator, ``iter(...)``) would be used up here, and LiteLLM would then send what is left of it
 (nothing), so it is not recorded at all.
 
-Tool-call arguments stay as given (the JSON text the model wrote): the content policy parses
-them after the content filter has seen that text.
+Tool-call arguments are recorded as the JSON object or array the model wrote, or as the text
+when that is not JSON.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.util.genai.types import (
     BlobPart,
@@ -85,7 +85,9 @@ def parse_arguments(arguments: Any) -> Any:
             parsed = json.loads(arguments)
         except (ValueError, RecursionError):
             return arguments
-        return parsed if isinstance(parsed, (dict, list)) else arguments
+        if isinstance(parsed, (dict, list)):
+            return parsed  # pyright: ignore[reportUnknownVariableType]
+        return arguments
     return arguments
 
 
@@ -256,15 +258,16 @@ def content_parts(content: Any, depth: int = 0) -> list[MessagePart]:
         return []
     if isinstance(content, str):
         return [TextPart(content=content)]
-    items = sequence(content)
+    items: Sequence[Any] | None = sequence(content)
     if items is None:
         if isinstance(content, Mapping) or hasattr(content, "__pydantic_extra__"):
-            items = (content,)  # one block given on its own
+            items = (cast(Any, content),)  # one block given on its own
         elif isinstance(content, _NOT_SEQUENCES) or hasattr(content, "__iter__"):
             return []  # bytes, or an iterable that reading would use up
         else:
             return [TextPart(content=str(content))]  # a number, say
     parts: list[MessagePart] = []
+    item: Any
     for item in items:
         _one_part(item, parts, depth)
     return parts
@@ -291,7 +294,7 @@ def _tool_call_parts(tool_calls: Any) -> list[MessagePart]:
         function = field(call, "function")
         parts.append(
             ToolCallRequestPart(
-                arguments=field(function, "arguments"),
+                arguments=parse_arguments(field(function, "arguments")),
                 name=str(field(function, "name") or ""),
                 id=field(call, "id"),
             )

@@ -113,7 +113,9 @@ def input_messages(items: Any) -> list[InputMessage]:
 
 def _tool_call(item: Any, kind: Any) -> ToolCallRequestPart:
     return ToolCallRequestPart(
-        arguments=field(item, "arguments" if kind == "function_call" else "input"),
+        arguments=_messages.parse_arguments(
+            field(item, "arguments" if kind == "function_call" else "input")
+        ),
         name=str(field(item, "name") or ""),
         id=field(item, "call_id"),
     )
