@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import litellm
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.util.genai.types import ContentCapturingMode
@@ -81,6 +81,7 @@ class Case:
     response: Any = None
     chunks: list[Any] | None = None
     limit: int = 1000
+    long_chat: bool = False
     payloads: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     # one-shot iterables handed over, with the items each must still hold afterwards
@@ -97,7 +98,7 @@ class Case:
 # of them and nothing else.
 LETTERS = "qzjkvw"
 short_texts = st.text(LETTERS + " ", min_size=6, max_size=40).filter(lambda t: t.strip() != "")
-lengths = st.sampled_from([1, 2, 10, 100, 1000, 5000])
+LENGTHS = (1, 2, 10, 100, 1000, 5000)  # times a short text is repeated
 SPELLINGS = (
     "data:{mime};base64,{data}",
     "DATA:{mime};base64,{data}",
@@ -127,17 +128,23 @@ PART_SHAPES: tuple[Callable[[str, str], Any], ...] = (
     lambda u, m: {"inlineData": {"mimeType": m, "data": u}},
 )
 
+# The shapes LiteLLM's chat validation lets through to an OpenAI-compatible provider.
+CHAT_SHAPES = PART_SHAPES[:6]
+
 
 class Draw:
     """Draws the pieces of one case, noting texts and payloads as it goes."""
 
-    def __init__(self, draw: st.DrawFn, case: Case, *, longest: int) -> None:
+    def __init__(self, draw: st.DrawFn, case: Case, *, longest: int, valid: bool) -> None:
         self.draw = draw
         self.case = case
         self.longest = longest  # times a short text is repeated, at most
+        # only what LiteLLM lets through to an OpenAI-compatible provider
+        self.valid = valid
 
     def text(self) -> str:
-        text = self.draw(short_texts) * self.draw(lengths.filter(lambda n: n <= self.longest))
+        repeat = self.draw(st.sampled_from([n for n in LENGTHS if n <= self.longest]))
+        text = self.draw(short_texts) * repeat
         self.case.texts.append(text)
         return text
 
@@ -146,11 +153,13 @@ class Draw:
         self.case.payloads.append(data)
         mime = self.draw(st.sampled_from(MIMES))
         spelled = self.draw(st.sampled_from(SPELLINGS)).format(mime=mime, data=data)
-        return self.draw(st.sampled_from(PART_SHAPES))(spelled, mime)
+        shapes = CHAT_SHAPES if self.valid and self.case.surface == "completion" else PART_SHAPES
+        return self.draw(st.sampled_from(shapes))(spelled, mime)
 
     def url_part(self) -> Any:
         url = f"https://example.invalid/{self.text()}"
-        kind = self.draw(st.sampled_from(["image_url", "input_image"]))
+        chat = self.valid and self.case.surface == "completion"
+        kind = "image_url" if chat else self.draw(st.sampled_from(["image_url", "input_image"]))
         return (
             {"type": kind, kind: url}
             if kind == "input_image"
@@ -158,12 +167,14 @@ class Draw:
         )
 
     def part(self) -> Any:
-        kind = self.draw(st.sampled_from(["text", "text", "payload", "url"]))
+        kind = self.draw(st.sampled_from(["text", "payload", "url"]))
         if kind == "payload":
             return self.payload_part()
         if kind == "url":
             return self.url_part()
-        return {"type": self.draw(st.sampled_from(["text", "input_text"])), "text": self.text()}
+        chat = self.valid and self.case.surface == "completion"
+        kind = "text" if chat else self.draw(st.sampled_from(["text", "input_text"]))
+        return {"type": kind, "text": self.text()}
 
     def parts(self, at_most: int = 4) -> list[Any]:
         return [self.part() for _ in range(self.draw(st.integers(1, at_most)))]
@@ -205,9 +216,10 @@ class Draw:
                     self.tool_call() for _ in range(self.draw(st.integers(1, 2)))
                 ]
             return message
-        if self.draw(st.booleans()):
+        if self.draw(st.booleans()) or (self.valid and role == "system"):
             return {"role": role, "content": self.text()}
-        return {"role": role, "content": self.maybe_one_shot(self.parts())}
+        parts = self.parts()
+        return {"role": role, "content": parts if self.valid else self.maybe_one_shot(parts)}
 
     def chat_tools(self) -> list[Any]:
         return [
@@ -312,15 +324,16 @@ class Draw:
 
 
 @st.composite
-def cases(draw: st.DrawFn, longest: int = 5000) -> Case:
+def cases(draw: st.DrawFn, longest: int = 5000, valid: bool = False) -> Case:
     case = Case(limit=draw(st.sampled_from([120, 400, 1000, 4000, 32_768])))
-    long_chat = draw(st.integers(0, 4)) == 0  # many turns, each under the limit
-    d = Draw(draw, case, longest=10 if long_chat else longest)
+    long_chat = draw(st.sampled_from([True, False, False]))  # many turns, each under the limit
     case.surface = draw(st.sampled_from(["completion", "completion", "responses"]))
+    d = Draw(draw, case, longest=10 if long_chat else longest, valid=valid)
     if case.surface == "completion":
         messages = [d.chat_message() for _ in range(draw(st.integers(1, 6)))]
         if long_chat:  # the same turns many times over
             messages = messages * draw(st.sampled_from([50, 400]))
+            case.long_chat = True
         case.params = {"model": MODEL, "messages": d.maybe_one_shot(messages)}
         if draw(st.booleans()):
             case.params["tools"] = d.maybe_one_shot(d.chat_tools())
@@ -411,6 +424,22 @@ def test_content_is_bounded_filtered_and_free_of_payloads(telemetry: Telemetry, 
     assert equal(case.params, before), "the arguments were changed"
     check_iterables_unread(case)
     check_telemetry(telemetry, case)
+    describe(telemetry, case)
+
+
+def describe(telemetry: Telemetry, case: Case) -> None:
+    """What the corpus covered (``--hypothesis-show-statistics`` prints it)."""
+    event(f"{case.surface}{' stream' if case.chunks is not None else ''}")
+    event(f"{len(case.payloads)} inline payloads" if case.payloads else "no inline payload")
+    if case.iterables:
+        event("a one-shot iterable")
+    if case.long_chat:
+        event("a long chat")
+    written = " ".join(v for values in content_values(telemetry).values() for v in values)
+    if "truncated" in written:
+        event("values cut")
+    if " messages truncated" in written or " tool definitions truncated" in written:
+        event("items dropped")
 
 
 # --- the same through LiteLLM: the provider gets the very same request ---------------------------
@@ -454,6 +483,7 @@ def fresh(case: Case) -> Case:
         case.response,
         case.chunks,
         case.limit,
+        case.long_chat,
         case.payloads,
         case.texts,
         renewed,
@@ -461,7 +491,7 @@ def fresh(case: Case) -> Case:
 
 
 @settings(SETTINGS, max_examples=examples(60))
-@given(case=cases(longest=100))
+@given(case=cases(longest=100, valid=True))
 def test_the_provider_receives_the_request_it_receives_without_us(
     instrument: Callable[..., Telemetry], server: LoopbackLLMServer, case: Case
 ) -> None:
@@ -477,4 +507,6 @@ def test_the_provider_receives_the_request_it_receives_without_us(
     traced_case = fresh(case)
     traced = loopback_call(traced_case, server)
     assert traced == plain
+    event(f"{case.surface} {plain[0][0]}{' ' + plain[0][1] if plain[0][0] == 'raised' else ''}")
+    event(f"{len(plain[1])} requests reached the provider")
     check_telemetry(telemetry, traced_case, expect_content=False)
