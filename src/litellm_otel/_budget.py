@@ -10,9 +10,10 @@ tool-call arguments that are valid JSON all count, and the document always stays
 How the budget is spent, and why:
 
 1. A document that fits is left alone, and finding that out is cheap: strings are measured by
-   the JSON encoder's own escaper, the fixed part of each message or part once per class, and
-   tool-call arguments by a bound on the JSON text the model wrote. Only a document that may
-   not fit has its structured values serialised to be measured exactly.
+   the JSON encoder's own escaper and the fixed part of each message or part once per class,
+   so no document is serialised to be measured; only structured values (parsed tool
+   arguments, schemas) are, each once, by a C encoder. A value the filter returned as JSON text
+   is measured by a bound on that text until the document may not fit.
 2. A document that does not fit has its largest values cut first, all to one size (the
    largest size at which everything fits). Roles, ids and short turns stay whole, and one huge
    tool result or pasted document cannot push the rest of the conversation out. A cut value
