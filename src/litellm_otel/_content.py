@@ -1,23 +1,29 @@
 """What captured content may look like when it leaves the process.
 
-Runs only when content capture is on. Every captured text (prompts, answers, reasoning, tool
-arguments and results, system instructions, tool schemas) passes the user's
-``content_filter`` (which returns the text to record, or ``None`` to drop that part), then
-``max_content_length``: a longer text is cut and ends with a visible marker
-(``…[truncated 1234 chars]``), so one huge prompt cannot produce a multi-megabyte attribute and
-the JSON stays valid (unlike the SDK's attribute length limit, which cuts the serialised string
-anywhere). A filter that fails drops all content of that call rather than risk recording what
-it was meant to hide.
+Runs only when content capture is on, on the four content fields of an invocation, each time
+one of them is complete: the request's messages, system instructions and tool definitions when
+the call starts, the answer when it ends (also when a stream fails half-way). Every captured
+string passes the user's ``content_filter`` first: texts, reasoning, URLs, tool-call arguments,
+tool results (also those given as a list of parts), tool descriptions and schemas. The filter
+returns the string to record, or ``None`` to drop that part. It sees each string whole, before
+anything is cut: a filter that drops texts marked confidential must see the mark wherever it
+is. Structured values (arguments, results, schemas) reach it as their JSON text, and are
+recorded as the JSON the filter returned, or as that text if it is no longer JSON. A filter
+that fails drops all content of that call rather than risk recording what it was meant to hide.
+
+Then :mod:`litellm_otel._budget` bounds each field, as written, to ``max_content_length``.
+Without a filter that is all that runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, is_dataclass
+from typing import Any, Final
 
 from opentelemetry.util.genai.types import (
+    FunctionToolDefinition,
+    GenericToolDefinition,
     InputMessage,
     MessagePart,
     OutputMessage,
@@ -25,18 +31,39 @@ from opentelemetry.util.genai.types import (
     TextPart,
     ToolCallRequestPart,
     ToolCallResponsePart,
+    UriPart,
 )
 
+from litellm_otel._budget import Sources, bound, json_text, not_json
 from litellm_otel._config import DEFAULT_MAX_CONTENT_LENGTH
 from litellm_otel._failsafe import report_failure
+from litellm_otel._messages import parse_arguments
 
 ContentFilter = Callable[[str], "str | None"]
 
+_DROP: Final = object()  # what a part becomes when the filter drops it
 
-def truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
+
+class _FilterFailed(Exception):
+    """The user's filter raised (reported as such, not as a bug of ours)."""
+
+
+def _message_marker(count: int, chars: int, first: Any) -> Any:
+    text = TextPart(content=f"…[{count} messages truncated, {chars} chars]")
+    role = first.role if isinstance(first.role, str) and len(first.role) <= 32 else "user"
+    if isinstance(first, OutputMessage):
+        return OutputMessage(role=role, parts=[text], finish_reason=None)
+    return InputMessage(role=role, parts=[text])
+
+
+def _part_marker(count: int, chars: int, first: Any) -> Any:
+    return TextPart(content=f"…[{count} parts truncated, {chars} chars]")
+
+
+def _definition_marker(count: int, chars: int, first: Any) -> Any:
+    return GenericToolDefinition(
+        name=f"…[{count} tool definitions truncated, {chars} chars]", type="truncated"
+    )
 
 
 @dataclass(frozen=True)
@@ -45,92 +72,158 @@ class ContentPolicy:
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
 
     def filter_inputs(self, invocation: Any) -> None:
-        """Filter and truncate captured input content."""
+        """Filter and bound the captured request content."""
         try:
-            if getattr(invocation, "input_messages", None):
-                invocation.input_messages = self._messages(invocation.input_messages)
-            if getattr(invocation, "system_instruction", None):
-                invocation.system_instruction = self._parts(invocation.system_instruction)
+            sources = Sources()
+            limit = self.max_content_length
+            filtering = self.content_filter is not None
+            messages = getattr(invocation, "input_messages", None)
+            if messages:
+                if filtering:
+                    messages = self._messages(messages, sources)
+                invocation.input_messages = bound(messages, limit, sources, _message_marker)
+            system = getattr(invocation, "system_instruction", None)
+            if system:
+                if filtering:
+                    system = self._parts(system, sources)
+                invocation.system_instruction = bound(system, limit, sources, _part_marker)
             definitions = getattr(invocation, "tool_definitions", None)
             if definitions:
-                invocation.tool_definitions = [self._definition(d) for d in definitions]
-        except Exception:
+                if filtering:
+                    definitions = [self._definition(d, sources) for d in definitions]
+                invocation.tool_definitions = bound(definitions, limit, sources, _definition_marker)
+        except _FilterFailed:
             report_failure("running content_filter")
+            _drop_content(invocation)
+        except Exception:
+            report_failure("bounding captured content")
             _drop_content(invocation)
 
     def filter_outputs(self, invocation: Any) -> None:
-        """Filter and truncate captured output content."""
+        """Filter and bound the captured answer."""
         try:
-            if getattr(invocation, "output_messages", None):
-                invocation.output_messages = self._messages(invocation.output_messages)
-        except Exception:
+            messages = getattr(invocation, "output_messages", None)
+            if messages:
+                sources = Sources()
+                if self.content_filter is not None:
+                    messages = self._messages(messages, sources)
+                invocation.output_messages = bound(
+                    messages, self.max_content_length, sources, _message_marker
+                )
+        except _FilterFailed:
             report_failure("running content_filter")
             _drop_content(invocation)
+        except Exception:
+            report_failure("bounding captured content")
+            _drop_content(invocation)
 
-    def _text(self, text: str) -> str | None:
-        if self.content_filter is not None:
-            filtered = self.content_filter(text)
-            if filtered is None:
-                return None
-            text = str(filtered)
-        return truncate(text, self.max_content_length)
+    # --- filtering (and parsing what the filter saw as text) ---------------------------------
 
-    def _definition(self, definition: Any) -> Any:
-        """Huge tool schemas are replaced by a marker; descriptions are truncated."""
-        limit = self.max_content_length
-        description = getattr(definition, "description", None)
-        if isinstance(description, str) and len(description) > limit:
-            definition.description = truncate(description, limit)
-        parameters = getattr(definition, "parameters", None)
-        if parameters is not None:
-            size = len(json.dumps(parameters, default=str))
-            if size > limit:
-                definition.parameters = f"…[truncated {size} chars of JSON schema]"
-        return definition
+    def _filter(self, text: str) -> str | None:
+        try:
+            filtered = self.content_filter(text)  # type: ignore[misc]  # set when called
+        except Exception as error:
+            raise _FilterFailed from error
+        return None if filtered is None else str(filtered)
 
-    def _messages(self, messages: Sequence[Any]) -> list[Any]:
-        filtered: list[Any] = []
+    def _structured(self, value: Any, sources: Sources) -> Any:
+        """A structured value the filter saw as JSON text; ``_DROP`` when it dropped it."""
+        text = json_text(value)
+        if text is None:  # util-genai could not write it either: say what it was
+            return self._filter(not_json(value)) or _DROP
+        sources.add(value, text, exact=True)
+        filtered = self._filter(text)
+        if filtered is None:
+            return _DROP
+        if filtered == text:
+            return value
+        parsed = parse_arguments(filtered)
+        if parsed is not filtered:
+            sources.add(parsed, filtered, exact=False)
+        return parsed
+
+    def _messages(self, messages: Sequence[Any], sources: Sources) -> list[Any]:
+        result: list[Any] = []
         for message in messages:
-            parts = self._parts(message.parts)
-            if isinstance(message, OutputMessage):
-                filtered.append(
-                    OutputMessage(
-                        role=message.role,
-                        parts=parts,
-                        finish_reason=message.finish_reason,
-                        name=message.name,
-                    )
-                )
-            else:
-                filtered.append(InputMessage(role=message.role, parts=parts, name=message.name))
-        return filtered
+            if isinstance(message, (InputMessage, OutputMessage)):
+                message.parts = self._parts(message.parts, sources)
+            result.append(message)
+        return result
 
-    def _parts(self, parts: Sequence[MessagePart]) -> list[MessagePart]:
+    def _parts(self, parts: Sequence[MessagePart], sources: Sources) -> list[MessagePart]:
         kept: list[MessagePart] = []
         for part in parts:
-            kept_part: MessagePart | None = part
-            if isinstance(part, (TextPart, ReasoningPart)):
-                text = self._text(part.content)
-                kept_part = None if text is None else type(part)(content=text)
-            elif isinstance(part, ToolCallResponsePart) and isinstance(part.response, str):
-                text = self._text(part.response)
-                kept_part = (
-                    None if text is None else ToolCallResponsePart(response=text, id=part.id)
-                )
-            elif isinstance(part, ToolCallRequestPart) and isinstance(part.arguments, str):
-                # arguments that were not valid JSON stay a string: bound their size too
-                kept_part = ToolCallRequestPart(
-                    arguments=truncate(part.arguments, self.max_content_length),
-                    name=part.name,
-                    id=part.id,
-                )
-            if kept_part is not None:
-                kept.append(kept_part)
+            if self._part(part, sources):
+                kept.append(part)
         return kept
+
+    def _part(self, part: Any, sources: Sources) -> bool:
+        """Filter one part in place; ``False`` when it is dropped."""
+        kind: type[Any] = part.__class__
+        if kind is TextPart or kind is ReasoningPart:
+            text = self._filter(part.content)
+            if text is None:
+                return False
+            part.content = text
+        elif kind is ToolCallRequestPart:
+            arguments = part.arguments
+            if isinstance(arguments, str):  # not JSON: the text as the model wrote it
+                text = self._filter(arguments)
+                if text is None:
+                    return False
+                part.arguments = text
+            elif arguments is not None:
+                value = self._structured(arguments, sources)
+                if value is _DROP:
+                    return False
+                part.arguments = value
+        elif kind is ToolCallResponsePart:
+            return self._response(part, sources)
+        elif kind is UriPart:
+            uri = self._filter(part.uri)
+            if uri is None:
+                return False
+            part.uri = uri
+        return True
+
+    def _response(self, part: ToolCallResponsePart, sources: Sources) -> bool:
+        response = part.response
+        if isinstance(response, str):
+            text = self._filter(response)
+            if text is None:
+                return False
+            part.response = text
+        elif type(response) is list and all(_is_part(item) for item in response):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            part.response = self._parts(response, sources)  # pyright: ignore[reportUnknownArgumentType]
+        elif response is not None:
+            value = self._structured(response, sources)
+            if value is _DROP:
+                return False
+            part.response = value
+        return True
+
+    def _definition(self, definition: Any, sources: Sources) -> Any:
+        if type(definition) is not FunctionToolDefinition:
+            return definition
+        description = definition.description
+        if isinstance(description, str):
+            definition.description = self._filter(description)
+        parameters = definition.parameters
+        if parameters is not None and not isinstance(parameters, str):
+            value = self._structured(parameters, sources)
+            definition.parameters = None if value is _DROP else value
+        elif isinstance(parameters, str):
+            definition.parameters = self._filter(parameters)
+        return definition
+
+
+def _is_part(value: Any) -> bool:
+    """One of the convention's parts (a tool result given as parts holds these)."""
+    return is_dataclass(value) and not isinstance(value, type)
 
 
 def _drop_content(invocation: Any) -> None:
-    """Fail closed: a filter that could not run must not let its content through."""
+    """Fail closed: content that could not be filtered or bounded is not recorded."""
     for name in ("input_messages", "output_messages", "system_instruction"):
         if hasattr(invocation, name):
             setattr(invocation, name, [])

@@ -239,6 +239,9 @@ class CallRecorder:
         """End a failed call with the error recorded, its texts scrubbed of what ``params``
         (the call's arguments, read only now) and the environment say is secret. Never raises.
         """
+        if self._capture and invocation.span.is_recording():
+            # what a stream said before it broke is an answer too: filtered and bounded
+            self.content.filter_outputs(invocation)
         try:
             redaction = self.redaction(params) if invocation.span.is_recording() else None
             error = record_failure(invocation, exception, redaction)

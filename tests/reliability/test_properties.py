@@ -58,6 +58,7 @@ from litellm_otel._failsafe import reset_reported
 from litellm_otel._hooks import Hooks
 from litellm_otel._operations import ENTRY_POINTS, Surface
 from litellm_otel._recorder import CallRecorder
+from tests.support.content import CONTENT_KEYS, MARKER_ALLOWANCE
 from tests.support.telemetry import Telemetry
 
 LIMIT = 200  # max_content_length for every test here
@@ -211,7 +212,7 @@ def attribute_problems(attributes: Mapping[str, Any] | None) -> list[str]:
 
 
 def content_problems(attributes: Mapping[str, Any]) -> list[str]:
-    """Captured texts longer than the limit plus its marker, in the JSON content attributes."""
+    """Content attributes or captured texts longer than the limit plus its marker."""
     bound = LIMIT + MARKER_MAX
     problems: list[str] = []
 
@@ -227,6 +228,9 @@ def content_problems(attributes: Mapping[str, Any]) -> list[str]:
             if isinstance(value, str) and len(value) > bound:
                 problems.append(f"{key}: {kind} part of {len(value)} chars")
 
+    for key in CONTENT_KEYS:  # each attribute as a whole is bounded too
+        if len(attributes.get(key, "")) > LIMIT + MARKER_ALLOWANCE:
+            problems.append(f"{key} of {len(attributes[key])} chars")
     for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
         if key in attributes:
             for message in json.loads(attributes[key]):

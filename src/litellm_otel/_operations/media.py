@@ -18,9 +18,9 @@ from opentelemetry.util.genai.types import (
     MessagePart,
     OutputMessage,
     TextPart,
-    UriPart,
 )
 
+from litellm_otel import _messages
 from litellm_otel._access import field, integer, number
 from litellm_otel._operations.facts import apply_usage, record_litellm_facts
 
@@ -61,8 +61,8 @@ def apply_image_response(
     parts: list[MessagePart] = []
     for image in field(response, "data") or ():
         url = field(image, "url")
-        if isinstance(url, str):
-            parts.append(UriPart(mime_type=None, modality="image", uri=url))
+        if isinstance(url, str):  # some providers answer with a data URL here
+            parts.append(_messages.media_part(url, "image"))
         elif field(image, "b64_json") is not None:
             parts.append(BlobPart(mime_type="image/png", modality="image", content=b""))
         revised = field(image, "revised_prompt")

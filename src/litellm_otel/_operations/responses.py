@@ -6,15 +6,21 @@ stopped through ``status`` / ``incomplete_details`` instead of per-choice finish
 they are mapped onto ``gen_ai.response.finish_reasons`` as ``stop``, ``tool_calls``,
 ``length`` or ``content_filter``. ``instructions`` are a separate system prompt, so they
 go to ``gen_ai.system_instructions``.
+
+Input items are messages, tool calls and their outputs (``function_call_output``, and the
+``*_call_output`` of built-in tools, whose output may be a list of parts with images) and
+reasoning summaries; items that only refer to stored state (``item_reference``) or record a
+built-in tool's run are not content and are skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import (
+    BlobPart,
     InputMessage,
     MessagePart,
     OutputMessage,
@@ -26,7 +32,6 @@ from opentelemetry.util.genai.types import (
 
 from litellm_otel import _messages
 from litellm_otel._access import field, integer
-from litellm_otel._messages import parse_arguments
 from litellm_otel._operations.chat import apply_sampling
 from litellm_otel._operations.facts import apply_identity, apply_usage, record_litellm_facts
 
@@ -57,7 +62,7 @@ def apply_request(
         instructions = params.get("instructions")
         if isinstance(instructions, str) and instructions:
             invocation.system_instruction = [TextPart(content=instructions)]
-        tools = params.get("tools")
+        tools = _messages.sequence(params.get("tools"))
         if tools:
             invocation.tool_definitions = _messages.tool_definitions(
                 [_as_chat_tool(tool) for tool in tools]
@@ -81,35 +86,49 @@ def _as_chat_tool(tool: Any) -> Any:
 def input_messages(items: Any) -> list[InputMessage]:
     if isinstance(items, str):
         return [InputMessage(role="user", parts=[TextPart(content=items)])]
-    if not isinstance(items, Iterable) or isinstance(items, (bytes, Mapping)):
+    sequence = _messages.sequence(items)
+    if sequence is None:
         return []
     messages: list[InputMessage] = []
-    for item in items:
+    for item in sequence:
         kind = field(item, "type")
-        if kind == "function_call_output":
-            output = field(item, "output")
+        if kind is None or kind == "message":  # string content or input_text / input_image parts
+            messages.extend(_messages.input_messages([item]))
+        elif isinstance(kind, str) and kind.endswith("_call_output"):
+            output = _messages.tool_output(field(item, "output"))
             messages.append(
                 InputMessage(
                     role="tool",
                     parts=[ToolCallResponsePart(response=output, id=field(item, "call_id"))],
                 )
             )
-        elif kind == "function_call":
-            messages.append(
-                InputMessage(
-                    role="assistant",
-                    parts=[
-                        ToolCallRequestPart(
-                            arguments=parse_arguments(field(item, "arguments")),
-                            name=str(field(item, "name") or ""),
-                            id=field(item, "call_id"),
-                        )
-                    ],
-                )
-            )
-        else:  # a message, with string content or input_text / input_image parts
-            messages.extend(_messages.input_messages([item]))
+        elif kind in ("function_call", "custom_tool_call"):
+            messages.append(InputMessage(role="assistant", parts=[_tool_call(item, kind)]))
+        elif kind == "reasoning":
+            parts = _reasoning_parts(item)
+            if parts:
+                messages.append(InputMessage(role="assistant", parts=parts))
     return messages
+
+
+def _tool_call(item: Any, kind: Any) -> ToolCallRequestPart:
+    return ToolCallRequestPart(
+        arguments=_messages.parse_arguments(
+            field(item, "arguments" if kind == "function_call" else "input")
+        ),
+        name=str(field(item, "name") or ""),
+        id=field(item, "call_id"),
+    )
+
+
+def _reasoning_parts(item: Any) -> list[MessagePart]:
+    """A reasoning item's summary (its ``encrypted_content`` is opaque and never read)."""
+    summary = "".join(
+        text
+        for part in _messages.sequence(field(item, "summary")) or ()
+        if isinstance(text := field(part, "text"), str)
+    )
+    return [ReasoningPart(content=summary)] if summary else []
 
 
 def finish_reason(response: Any) -> str | None:
@@ -132,26 +151,14 @@ def output_message(response: Any) -> OutputMessage:
     for item in field(response, "output") or ():
         kind = field(item, "type")
         if kind == "message":
-            for content in field(item, "content") or ():
-                text = field(content, "text")
-                if isinstance(text, str):
-                    parts.append(TextPart(content=text))
-        elif kind == "function_call":
-            parts.append(
-                ToolCallRequestPart(
-                    arguments=parse_arguments(field(item, "arguments")),
-                    name=str(field(item, "name") or ""),
-                    id=field(item, "call_id"),
-                )
-            )
+            parts.extend(_messages.content_parts(field(item, "content")))
+        elif kind in ("function_call", "custom_tool_call"):
+            parts.append(_tool_call(item, kind))
         elif kind == "reasoning":
-            summary = "".join(
-                text
-                for part in field(item, "summary") or ()
-                if isinstance(text := field(part, "text"), str)
-            )
-            if summary:
-                parts.append(ReasoningPart(content=summary))
+            parts.extend(_reasoning_parts(item))
+        elif kind == "image_generation_call" and field(item, "result") is not None:
+            mime = _messages.mime_type(f"image/{field(item, 'output_format') or 'png'}")
+            parts.append(BlobPart(mime_type=mime, modality="image", content=b""))
     return OutputMessage(
         role="assistant",
         parts=parts,
