@@ -508,3 +508,34 @@ def test_opt_in_list(
         "gen_ai.client.inference.duration" if latest_mode else "gen_ai.client.operation.duration"
     )
     assert {n for n in names(telemetry) if n.endswith(".duration")} == {expected}
+
+
+def test_latest_names_with_a_global_meter_provider_set_after_instrument() -> None:
+    """The renaming provider wraps the API's placeholder; the SDK's provider arriving later
+    (zero-code set-ups) receives the v0.1.0 names."""
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    from litellm_otel._metrics import LatestMeterProvider
+
+    placeholder = _ProxyMeterProvider()
+    handler = TelemetryHandler(meter_provider=LatestMeterProvider(placeholder))
+    reader = InMemoryMetricReader()
+    placeholder.on_set_meter_provider(MeterProvider(metric_readers=[reader]))
+    invocation = handler.inference("openai", request_model="m")
+    invocation.input_tokens = 3
+    invocation.stop()
+    data = reader.get_metrics_data()
+    assert data is not None
+    got = {
+        metric.name
+        for resource_metrics in data.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+    }
+    assert got == {
+        "gen_ai.client.inference.duration",
+        "gen_ai.client.inference.operation.input_tokens",
+    }
