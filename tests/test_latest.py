@@ -88,9 +88,51 @@ def test_exception_event_of_a_failed_inference_call(
     assert record.severity_number is SeverityNumber.WARN
     assert record.trace_id == span.context.trace_id
     assert record.span_id == span.context.span_id
-    # Only the type until the scrubber of exception texts is there (docs/conventions.md).
-    assert dict(record.attributes or {}) == {"exception.type": "litellm.exceptions.RateLimitError"}
-    assert API_KEY not in repr(record) and PROMPT not in repr(record)
+    # The span event's texts, scrubbed once for both.
+    (event,) = span.events
+    attributes = dict(record.attributes or {})
+    assert attributes == {
+        "exception.type": "litellm.exceptions.RateLimitError",
+        "exception.message": event.attributes["exception.message"],
+        "exception.stacktrace": event.attributes["exception.stacktrace"],
+    }
+    assert "loopback 429" in attributes["exception.message"]
+    assert "RateLimitError" in attributes["exception.stacktrace"]
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+@pytest.mark.parametrize("shape", ["leak-vllm", "leak-headers", "leak-echo"])
+def test_exception_event_texts_are_scrubbed(
+    instrument: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    call_args: dict[str, Any],
+    shape: str,
+    sampled: bool,
+) -> None:
+    """The provider's error quotes the key, the auth headers or the request: the log event's
+    texts pass the scrubber, also when the span is not sampled (the log record is emitted
+    whatever the sampler said)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", LATEST)
+    provider = TracerProvider(sampler=ALWAYS_ON if sampled else ALWAYS_OFF)
+    telemetry = instrument(tracer_provider=provider)
+    with pytest.raises(openai.APIError):
+        litellm.completion(
+            model=MODEL,
+            messages=user_messages(),
+            extra_headers={"x-loopback-mode": shape},
+            **call_args,
+        )
+    (log,) = telemetry.logs.get_finished_logs()
+    attributes = dict(log.log_record.attributes or {})
+    assert set(attributes) == {"exception.type", "exception.message", "exception.stacktrace"}
+    text = repr(attributes)
+    assert API_KEY not in text
+    assert API_KEY[-12:] not in text
+    assert PROMPT not in text
+    assert "[REDACTED]" in text
 
 
 def test_exception_event_of_another_operation(
