@@ -50,7 +50,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     docs/configuration.md): ``tracer_provider``, ``meter_provider``, ``logger_provider``,
     ``capture_content``, ``request_stream_usage``, ``suppress_nested_llm_spans``,
     ``early_bound_callback``, ``max_content_length``, ``request_hook``, ``response_hook``,
-    ``content_filter``.
+    ``content_filter``, ``proxy_metric_identity``, ``proxy_metric_identity_limit``. The
+    conventions' version comes from ``OTEL_SEMCONV_STABILITY_OPT_IN`` (docs/conventions.md).
 
     ``instrument()`` is all or nothing and never raises: should any step fail, every step done
     so far is undone, the failure is logged once and LiteLLM runs exactly as uninstrumented
@@ -217,13 +218,9 @@ def _proxy_integration() -> Any:
 
 def _metric_identity(proxy: Any, options: Options) -> MetricIdentity | None:
     """The Proxy identity for metric points, bounded; ``None`` when none is wanted."""
-    try:
-        identity = proxy.metric_identity(
-            options.proxy_metric_identity, options.proxy_metric_identity_limit
-        )
-    except Exception:
-        report_failure("setting up the LiteLLM Proxy identity on metrics")
-        return None
+    identity = proxy.metric_identity(
+        options.proxy_metric_identity, options.proxy_metric_identity_limit
+    )
     return identity.attributes if identity else None
 
 
