@@ -196,6 +196,8 @@ def capture_shapes(litellm: Any) -> dict[str, Any]:
                             "bounds": list(getattr(point, "explicit_bounds", ())),
                             "attributes": {k: _plain(v) for k, v in point.attributes.items()},
                             "count": int(getattr(point, "count", 1)),
+                            # a counter (our cost) or a histogram (util-genai's)
+                            "counter": type(metric.data).__name__ == "Sum",
                         }
                         if metric.name == CHUNK_METRIC:
                             chunk = record

@@ -146,7 +146,7 @@ class _FloorCall:
     def chunk(self) -> None:
         now = _clock()
         histogram, attributes = self._chunk
-        histogram.record(now - self._last, attributes=attributes, context=self.context)
+        histogram(now - self._last, attributes=attributes, context=self.context)
         self._last = now
 
     def end(self) -> None:
@@ -154,7 +154,7 @@ class _FloorCall:
         span = self._span
         span.set_attributes(self._end)
         for histogram, attributes in self._records:
-            histogram.record(duration, attributes=attributes, context=self.context)
+            histogram(duration, attributes=attributes, context=self.context)
         span.end()
 
 
@@ -165,11 +165,18 @@ class _Floor:
         histograms: dict[str, Any] = {}
 
         def histogram(record: Mapping[str, Any]) -> Any:
+            """The instrument's recording method: ``record`` of a histogram, ``add`` of a
+            counter (the cost), each called with the call's duration as its value."""
             name = record["name"]
             if name not in histograms:
-                histograms[name] = meter.create_histogram(
-                    name, unit=record["unit"], explicit_bucket_boundaries_advisory=record["bounds"]
-                )
+                if record.get("counter"):
+                    histograms[name] = meter.create_counter(name, unit=record["unit"]).add
+                else:
+                    histograms[name] = meter.create_histogram(
+                        name,
+                        unit=record["unit"],
+                        explicit_bucket_boundaries_advisory=record["bounds"],
+                    ).record
             return histograms[name]
 
         self._compiled: dict[str, tuple[Any, ...]] = {}
@@ -193,11 +200,17 @@ class _Floor:
 
 
 class _GenAICall:
-    __slots__ = ("_invocation", "_set_response", "context")
+    __slots__ = ("_cost", "_invocation", "_set_response", "context")
 
-    def __init__(self, invocation: Any, set_response: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        invocation: Any,
+        set_response: Callable[[Any], None],
+        cost: tuple[Any, Mapping[str, Any], float] | None,
+    ) -> None:
         self._invocation = invocation
         self._set_response = set_response
+        self._cost = cost
         self.context = set_span_in_context(invocation.span)
 
     def chunk(self) -> None:
@@ -206,6 +219,9 @@ class _GenAICall:
     def end(self) -> None:
         self._set_response(self._invocation)
         self._invocation.stop()
+        if self._cost is not None:  # ours, not util-genai's: the cost counter
+            counter, attributes, value = self._cost
+            counter.add(value, attributes=attributes, context=self.context)
 
 
 class _GenAI:
@@ -218,6 +234,13 @@ class _GenAI:
             tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider
         )
         self._shapes = shapes
+        meter = pipeline.meter_provider.get_meter("bench.genai")
+        self._counters = {
+            record["name"]: meter.create_counter(record["name"], unit=record["unit"])
+            for shape in shapes.values()
+            for record in shape["records"]
+            if record.get("counter")
+        }
 
     def start(self, workload: str) -> _GenAICall:
         shape = self._shapes[workload]
@@ -240,7 +263,15 @@ class _GenAI:
                 invocation.attributes[key] = start[key]
         # Known from the first chunk on, as ours reads it: the chunk metrics carry it.
         invocation.response_model_name = end.get("gen_ai.response.model")
-        return _GenAICall(invocation, _response_setter(workload, end))
+        cost = next(
+            (
+                (self._counters[r["name"]], r["attributes"], end.get("litellm.response_cost", 0.0))
+                for r in shape["records"]
+                if r.get("counter")
+            ),
+            None,
+        )
+        return _GenAICall(invocation, _response_setter(workload, end), cost)
 
 
 def _response_setter(workload: str, end: Mapping[str, Any]) -> Callable[[Any], None]:

@@ -11,6 +11,7 @@ import os
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
 os.environ.pop("OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE", None)
+os.environ.pop("OTEL_SEMCONV_STABILITY_OPT_IN", None)
 
 import platform
 import sys

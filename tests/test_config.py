@@ -76,3 +76,76 @@ def test_true_in_the_environment_does_not_log_a_misleading_warning(
     with caplog.at_level(logging.WARNING):
         _make_handler(Options.from_kwargs({}), {})
     assert "not a valid option" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("opt_in", "latest"),
+    [
+        (None, False),
+        ("", False),
+        ("gen_ai_latest_experimental", True),
+        ("http,gen_ai_latest_experimental", True),
+        ("  gen_ai_latest_experimental  ,database", True),
+        ("http, database", False),
+        ("Gen_AI_Latest_Experimental", False),
+        ("gen_ai_latest_experimental_x", False),
+        ("http/dup,gen_ai", False),
+    ],
+)
+def test_latest_conventions_opt_in(
+    monkeypatch: pytest.MonkeyPatch, opt_in: str | None, latest: bool
+) -> None:
+    if opt_in is None:
+        monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", opt_in)
+    assert Options.from_kwargs({}).latest_conventions is latest
+
+
+def test_proxy_metric_identity_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY", raising=False)
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY_LIMIT", raising=False)
+    options = Options.from_kwargs({})
+    assert options.proxy_metric_identity == ("key_alias", "team_id", "team_alias", "user_id")
+    assert options.proxy_metric_identity_limit == 100
+
+
+@pytest.mark.parametrize(
+    ("env", "argument", "fields"),
+    [
+        ("key_alias, TEAM_ID", None, ("key_alias", "team_id")),
+        ("", None, ()),
+        ("none", None, ()),
+        ("key_alias,end_user_id,model_group", None, ("key_alias", "end_user_id", "model_group")),
+        ("key_alias", ["user_id"], ("user_id",)),
+        (None, "team_alias", ("team_alias",)),
+        (None, (), ()),
+    ],
+)
+def test_proxy_metric_identity_list(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, argument: Any, fields: tuple[str, ...]
+) -> None:
+    if env is None:
+        monkeypatch.delenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY", env)
+    kwargs = {} if argument is None else {"proxy_metric_identity": argument}
+    assert Options.from_kwargs(kwargs).proxy_metric_identity == fields
+
+
+@pytest.mark.parametrize("value", ["key_alias,api_key", "user_api_key_hash", 42])
+def test_unknown_proxy_metric_identity_warns_and_keeps_the_default(caplog: Any, value: Any) -> None:
+    with caplog.at_level(logging.WARNING):
+        options = Options.from_kwargs({"proxy_metric_identity": value})
+    assert options.proxy_metric_identity == ("key_alias", "team_id", "team_alias", "user_id")
+    assert "proxy_metric_identity" in caplog.text
+
+
+def test_proxy_metric_identity_limit(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY_LIMIT", "7")
+    assert Options.from_kwargs({}).proxy_metric_identity_limit == 7
+    assert Options.from_kwargs({"proxy_metric_identity_limit": 2}).proxy_metric_identity_limit == 2
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY_LIMIT", "0")
+    with caplog.at_level(logging.WARNING):
+        assert Options.from_kwargs({}).proxy_metric_identity_limit == 100
+    assert "positive integer" in caplog.text

@@ -172,6 +172,12 @@ class BrokenProxyIntegration:
     def request_hook(span: Any, params: Any) -> None:
         pass
 
+    @staticmethod
+    def metric_identity(fields: Any, limit: int) -> Any:
+        from litellm_otel.proxy.identity import MetricIdentity
+
+        return MetricIdentity(fields, limit)
+
     def register(self, litellm_module: Any, tracer_provider: Any) -> None:
         self.registered = True
         raise Injected

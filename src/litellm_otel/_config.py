@@ -22,8 +22,21 @@ REQUEST_STREAM_USAGE_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_U
 SUPPRESS_NESTED_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_SUPPRESS_NESTED_LLM_SPANS"
 EARLY_BOUND_CALLBACK_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_EARLY_BOUND_CALLBACK"
 MAX_CONTENT_LENGTH_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH"
+#: The list every OpenTelemetry instrumentation reads to leave its default conventions.
+SEMCONV_OPT_IN_ENV: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+#: The entry of that list that selects the latest GenAI conventions (semantic-conventions-genai).
+GEN_AI_LATEST: Final = "gen_ai_latest_experimental"
+PROXY_METRIC_IDENTITY_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY"
+PROXY_METRIC_IDENTITY_LIMIT_ENV: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY_LIMIT"
 
 DEFAULT_MAX_CONTENT_LENGTH: Final = 32_768
+#: Proxy identity fields put on metric points unless configured otherwise (``litellm.proxy.*``).
+DEFAULT_PROXY_METRIC_IDENTITY: Final = ("key_alias", "team_id", "team_alias", "user_id")
+#: The identity fields that may be put on metric points.
+PROXY_METRIC_IDENTITY_FIELDS: Final = frozenset(
+    {"key_alias", "team_id", "team_alias", "user_id", "end_user_id", "model_group"}
+)
+DEFAULT_PROXY_METRIC_IDENTITY_LIMIT: Final = 100
 
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off", ""})
@@ -85,6 +98,13 @@ class Options:
     request_hook: Callable[..., Any] | None = None
     response_hook: Callable[..., Any] | None = None
     content_filter: Callable[[str], Any] | None = None
+    #: ``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental``: emit
+    #: semantic-conventions-genai v0.1.0 instead of the default names (docs/conventions.md).
+    latest_conventions: bool = False
+    #: Inside the LiteLLM Proxy: the identity fields put on metric points, and how many
+    #: distinct values each keeps before the rest are folded into ``_OTHER``.
+    proxy_metric_identity: tuple[str, ...] = DEFAULT_PROXY_METRIC_IDENTITY
+    proxy_metric_identity_limit: int = DEFAULT_PROXY_METRIC_IDENTITY_LIMIT
 
     @property
     def capture_content(self) -> bool:
@@ -110,11 +130,29 @@ class Options:
             early_bound_callback=_flag(
                 kwargs, "early_bound_callback", EARLY_BOUND_CALLBACK_ENV, default=False
             ),
-            max_content_length=_max_content_length(kwargs),
+            max_content_length=_positive(
+                kwargs, "max_content_length", MAX_CONTENT_LENGTH_ENV, DEFAULT_MAX_CONTENT_LENGTH
+            ),
             request_hook=_callable(kwargs, "request_hook"),
             response_hook=_callable(kwargs, "response_hook"),
             content_filter=_callable(kwargs, "content_filter"),
+            latest_conventions=wants_latest_conventions(os.environ.get(SEMCONV_OPT_IN_ENV)),
+            proxy_metric_identity=_identity_fields(kwargs),
+            proxy_metric_identity_limit=_positive(
+                kwargs,
+                "proxy_metric_identity_limit",
+                PROXY_METRIC_IDENTITY_LIMIT_ENV,
+                DEFAULT_PROXY_METRIC_IDENTITY_LIMIT,
+            ),
         )
+
+
+def wants_latest_conventions(opt_in: str | None) -> bool:
+    """Whether the comma-separated opt-in list has the GenAI entry: entries are trimmed and
+    compared exactly, as every contrib instrumentation does, so one list serves them all."""
+    if not opt_in:
+        return False
+    return any(entry.strip() == GEN_AI_LATEST for entry in opt_in.split(","))
 
 
 def _flag(kwargs: Mapping[str, object], name: str, env: str, *, default: bool) -> bool:
@@ -124,13 +162,13 @@ def _flag(kwargs: Mapping[str, object], name: str, env: str, *, default: bool) -
     return parse_flag(value, source=f"instrument({name}=...)", default=default)
 
 
-def _max_content_length(kwargs: Mapping[str, object]) -> int:
-    """``instrument(max_content_length=...)``, else the environment, else the default."""
-    value: object = kwargs.get("max_content_length")
-    source = "instrument(max_content_length=...)"
+def _positive(kwargs: Mapping[str, object], name: str, env: str, default: int) -> int:
+    """``instrument(name=...)``, else the environment, else the default."""
+    value: object = kwargs.get(name)
+    source = f"instrument({name}=...)"
     if value is None:
-        value = os.environ.get(MAX_CONTENT_LENGTH_ENV) or DEFAULT_MAX_CONTENT_LENGTH
-        source = MAX_CONTENT_LENGTH_ENV
+        value = os.environ.get(env) or default
+        source = env
     limit = None
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         try:
@@ -142,10 +180,40 @@ def _max_content_length(kwargs: Mapping[str, object]) -> int:
             "litellm-otel: %r is not a positive integer for %s; using %d",
             value,
             source,
-            DEFAULT_MAX_CONTENT_LENGTH,
+            default,
         )
-        return DEFAULT_MAX_CONTENT_LENGTH
+        return default
     return limit
+
+
+def _identity_fields(kwargs: Mapping[str, object]) -> tuple[str, ...]:
+    """The Proxy identity fields for metrics: a list (or comma-separated string) of
+    :data:`PROXY_METRIC_IDENTITY_FIELDS`; empty or ``none`` keeps identity off metrics."""
+    value: object = kwargs.get("proxy_metric_identity")
+    source = "instrument(proxy_metric_identity=...)"
+    if value is None:
+        value = os.environ.get(PROXY_METRIC_IDENTITY_ENV)
+        source = PROXY_METRIC_IDENTITY_ENV
+        if value is None:
+            return DEFAULT_PROXY_METRIC_IDENTITY
+    if isinstance(value, str):
+        entries = [entry.strip().lower() for entry in value.split(",")]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        entries = [str(entry).strip().lower() for entry in value]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    else:
+        entries = None
+    if entries is None or any(
+        entry and entry != "none" and entry not in PROXY_METRIC_IDENTITY_FIELDS for entry in entries
+    ):
+        _logger.warning(
+            "litellm-otel: %r is not a list of %s for %s; using %s",
+            value,
+            ", ".join(sorted(PROXY_METRIC_IDENTITY_FIELDS)),
+            source,
+            ",".join(DEFAULT_PROXY_METRIC_IDENTITY),
+        )
+        return DEFAULT_PROXY_METRIC_IDENTITY
+    return tuple(dict.fromkeys(entry for entry in entries if entry and entry != "none"))
 
 
 def _callable(kwargs: Mapping[str, object], name: str) -> Callable[..., Any] | None:

@@ -8,6 +8,7 @@ Every text taken from the exception passes :class:`~litellm_otel._redaction.Reda
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from opentelemetry.semconv.attributes import exception_attributes
@@ -59,39 +60,61 @@ def error_of(exception: BaseException, message: str) -> Error:
     return Error(message=message, type=type(exception).__qualname__)
 
 
-def record_exception(span: Span, exception: BaseException, redaction: Redaction | None) -> str:
-    """The ``exception`` event with scrubbed texts; returns the scrubbed message.
+def exception_texts(exception: BaseException, redaction: Redaction | None) -> dict[str, str]:
+    """``exception.type`` (fully qualified), and, scrubbed, ``exception.message`` and
+    ``exception.stacktrace``: what the ``exception`` span event and the latest conventions'
+    exception log event (``_latest``) both record, computed once for both. Without a
+    redaction only the type, since the texts may carry what the provider echoed."""
+    cls = type(exception)
+    module = cls.__module__
+    texts = {
+        exception_attributes.EXCEPTION_TYPE: (
+            f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
+        )
+    }
+    if redaction is not None:
+        texts[exception_attributes.EXCEPTION_MESSAGE] = redaction.message(exception)
+        texts[exception_attributes.EXCEPTION_STACKTRACE] = redaction.stacktrace(exception)
+    return texts
+
+
+def record_exception(
+    span: Span,
+    exception: BaseException,
+    redaction: Redaction | None,
+    texts: Mapping[str, str] | None = None,
+) -> str:
+    """The ``exception`` event with scrubbed texts (``texts`` when already made by
+    :func:`exception_texts`); returns the scrubbed message.
 
     Written here instead of ``span.record_exception()``, which records the raw text; the
     exception escaped to the caller, which ``exception.escaped`` says.
     """
     if redaction is None or not span.is_recording():
         return type(exception).__qualname__
-    message = redaction.message(exception)
-    cls = type(exception)
-    module = cls.__module__
+    if texts is None or exception_attributes.EXCEPTION_MESSAGE not in texts:
+        texts = exception_texts(exception, redaction)
     span.add_event(
         "exception",
         {
-            exception_attributes.EXCEPTION_TYPE: (
-                f"{module}.{cls.__qualname__}"
-                if module and module != "builtins"
-                else cls.__qualname__
-            ),
-            exception_attributes.EXCEPTION_MESSAGE: message,
-            exception_attributes.EXCEPTION_STACKTRACE: redaction.stacktrace(exception),
+            **texts,
             # deprecated in the conventions (so spelled out here), still what backends show
             EXCEPTION_ESCAPED: True,
         },
     )
-    return message
+    return texts[exception_attributes.EXCEPTION_MESSAGE]
 
 
-def record_failure(invocation: Any, exception: BaseException, redaction: Redaction | None) -> Error:
+def record_failure(
+    invocation: Any,
+    exception: BaseException,
+    redaction: Redaction | None,
+    texts: Mapping[str, str] | None = None,
+) -> Error:
     """Status code and the ``exception`` event; returns the error to fail the invocation with
     (util-genai sets the status and ``error.type`` but writes no event, which is what users
     open a failed span for)."""
     status = response_status(exception)
     if status is not None:
         invocation.attributes[attrs.HTTP_RESPONSE_STATUS_CODE] = status
-    return error_of(exception, record_exception(invocation.span, exception, redaction))
+    return error_of(exception, record_exception(invocation.span, exception, redaction, texts))

@@ -8,12 +8,13 @@ stream proxies touch invocations' lifecycles; the surfaces' mappings only fill f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from opentelemetry._logs import get_logger_provider
 from opentelemetry.context import Context, set_value
 from opentelemetry.metrics import get_meter_provider
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_OPERATION_NAME
 from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
@@ -27,9 +28,11 @@ from litellm_otel import _attributes as attrs
 from litellm_otel import _stream_usage
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
-from litellm_otel._errors import error_of, record_failure
+from litellm_otel._errors import error_of, exception_texts, record_failure
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
+from litellm_otel._latest import LatestConventions
+from litellm_otel._metrics import CallMetrics
 from litellm_otel._operations import CHAT, Surface
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
 from litellm_otel._redaction import Redaction, redacts_content
@@ -51,6 +54,10 @@ class AttemptObserver(Protocol):
     def attempt_finished(self, invocation: Invocation, error: BaseException | None) -> None: ...
 
 
+#: The Proxy's identity of a call as metric attributes (bounded), from the call's arguments.
+MetricIdentity = Callable[[Mapping[str, Any]], Mapping[str, str]]
+
+
 class CallRecorder:
     """Everything the wrappers, the stream proxies and the callback path need for one call."""
 
@@ -63,6 +70,9 @@ class CallRecorder:
         *,
         observer: AttemptObserver | None = None,
         explicit_providers: bool = True,
+        metrics: CallMetrics | None = None,
+        latest: LatestConventions | None = None,
+        metric_identity: MetricIdentity | None = None,
     ) -> None:
         self.handler = handler
         self.options = options
@@ -70,6 +80,10 @@ class CallRecorder:
         self.content = content
         self.observer = observer
         self.providers = ProviderResolver()
+        self.metrics = metrics
+        # Set in the latest conventions' mode only (docs/conventions.md).
+        self.latest = latest
+        self.metric_identity = metric_identity
         self._capture = options.capture_content
         self._redact_error_content = redacts_content(options)
         # False after uninstrument(): references to our wrappers that outlive it (captured by
@@ -144,6 +158,11 @@ class CallRecorder:
         # the suppression markers) while LiteLLM runs, and streams outlive this frame.
         invocation.suspend()
         try:
+            # Where util-genai takes metric attributes from; our own counters read them back.
+            metric_attributes = invocation.metric_attributes
+            metric_attributes[GEN_AI_OPERATION_NAME] = surface.operation_name
+            if self.metric_identity is not None:
+                metric_attributes.update(self.metric_identity(params))
             extra = invocation.attributes
             if target.litellm_provider is not None:
                 extra[attrs.LITELLM_PROVIDER] = target.litellm_provider
@@ -217,8 +236,20 @@ class CallRecorder:
         self.stop(invocation, result)
         return result
 
-    def stop(self, invocation: Invocation, response: Any = None) -> None:
-        """End a successful call: filter its output, run the response hook, end the span."""
+    def stop(
+        self,
+        invocation: Invocation,
+        response: Any = None,
+        *,
+        finish_reasons: Mapping[int, str] | None = None,
+    ) -> None:
+        """End a successful call: filter its output, run the response hook, end the span.
+        ``finish_reasons`` are a stream's, by choice index."""
+        if self.latest is not None:
+            try:
+                self.latest.complete_finish_reasons(invocation, finish_reasons)
+            except Exception:
+                report_failure("completing the finish reasons")
         if self._capture and invocation.span.is_recording():
             self.content.filter_outputs(invocation)
         if response is not None:
@@ -227,6 +258,7 @@ class CallRecorder:
             invocation.stop()
         except Exception:
             report_failure("ending the span")
+        self._record_metrics(invocation)
         if self.observer is not None:
             self.observer.attempt_finished(invocation, None)
 
@@ -235,16 +267,31 @@ class CallRecorder:
         invocation: Invocation,
         exception: BaseException,
         params: Mapping[str, Any] | None = None,
+        *,
+        finish_reasons: Mapping[int, str] | None = None,
     ) -> None:
         """End a failed call with the error recorded, its texts scrubbed of what ``params``
         (the call's arguments, read only now) and the environment say is secret. Never raises.
+        ``finish_reasons`` are a stream's, by choice index.
         """
         if self._capture and invocation.span.is_recording():
             # what a stream said before it broke is an answer too: filtered and bounded
             self.content.filter_outputs(invocation)
+        latest = self.latest
+        texts: dict[str, str] | None = None
+        if latest is not None:
+            try:
+                latest.complete_finish_reasons(invocation, finish_reasons)
+            except Exception:
+                report_failure("completing the finish reasons")
         try:
-            redaction = self.redaction(params) if invocation.span.is_recording() else None
-            error = record_failure(invocation, exception, redaction)
+            recording = invocation.span.is_recording()
+            # The latest conventions' exception event is a log record: it needs the texts
+            # whether or not the span is sampled; they are scrubbed once for both.
+            redaction = self.redaction(params) if recording or latest is not None else None
+            if latest is not None:
+                texts = exception_texts(exception, redaction)
+            error = record_failure(invocation, exception, redaction if recording else None, texts)
         except Exception:
             report_failure("recording an error")
             error = error_of(exception, type(exception).__qualname__)
@@ -252,11 +299,24 @@ class CallRecorder:
             invocation.fail(error)
         except Exception:
             report_failure("recording an error")
+        if latest is not None and texts is not None:
+            try:
+                latest.exception_event(invocation, texts)
+            except Exception:
+                report_failure("emitting the exception event")
+        self._record_metrics(invocation)
         if self.observer is not None:
             self.observer.attempt_finished(invocation, exception)
 
     def redaction(self, *sources: Mapping[str, Any] | None) -> Redaction:
         return Redaction(*sources, redact_content=self._redact_error_content)
+
+    def _record_metrics(self, invocation: Invocation) -> None:
+        if self.metrics is not None:
+            try:
+                self.metrics.record(invocation)
+            except Exception:
+                report_failure("recording the usage and cost metrics")
 
     def asks_stream_usage(self, surface: Surface, params: Mapping[str, Any]) -> bool:
         """Whether the call with these arguments asks the provider for its stream's usage: only

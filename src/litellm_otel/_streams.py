@@ -118,7 +118,7 @@ class StreamSession:
                 invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
         except Exception:
             report_failure("finishing a stream")
-        self.recorder.stop(invocation, stream)
+        self.recorder.stop(invocation, stream, finish_reasons=self.finish_reasons())
 
     def fail(self, error: BaseException) -> None:
         if self.finished:
@@ -128,7 +128,15 @@ class StreamSession:
             self.state.apply(self.invocation)
         except Exception:
             report_failure("finishing a failed stream")
-        self.recorder.fail(self.invocation, error, self.params)
+        self.recorder.fail(
+            self.invocation, error, self.params, finish_reasons=self.finish_reasons()
+        )
+
+    def finish_reasons(self) -> Mapping[int, str] | None:
+        """The reasons the chunks gave, by choice index, when the stream's reader keeps them
+        so (chat streams); only the latest conventions' mode reads them."""
+        reasons = getattr(self.state, "finish_reasons", None)
+        return reasons if isinstance(reasons, dict) else None  # pyright: ignore[reportUnknownVariableType]
 
     def close_early(self, stream: Any) -> None:
         """The caller stopped reading; if the stream had not ended yet, say so."""

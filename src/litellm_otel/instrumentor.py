@@ -13,11 +13,13 @@ from typing import Any
 
 import wrapt
 from opentelemetry import trace
+from opentelemetry._logs import get_logger
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import unwrap
-from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter, get_meter_provider
+from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from litellm_otel import _callbacks, _compat, _rebind
@@ -25,8 +27,10 @@ from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks, RequestHook
+from litellm_otel._latest import LatestConventions
+from litellm_otel._metrics import CallMetrics, LatestMeterProvider
 from litellm_otel._operations import ENTRY_POINTS
-from litellm_otel._recorder import CallRecorder
+from litellm_otel._recorder import CallRecorder, MetricIdentity
 from litellm_otel._redaction import redacts_content
 from litellm_otel._router import RouterInstrumentation
 from litellm_otel._wrappers import ArgumentBinder, make_wrapper
@@ -34,6 +38,9 @@ from litellm_otel.package import _instruments
 from litellm_otel.version import __version__
 
 SCOPE = "litellm_otel"
+#: The schema util-genai's handler declares; our own meter and logger declare the same, so all
+#: our metrics share one instrumentation scope (semantic-conventions-genai has no schema URL).
+SCHEMA_URL = Schemas.V1_37_0.value
 
 
 class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -43,7 +50,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     docs/configuration.md): ``tracer_provider``, ``meter_provider``, ``logger_provider``,
     ``capture_content``, ``request_stream_usage``, ``suppress_nested_llm_spans``,
     ``early_bound_callback``, ``max_content_length``, ``request_hook``, ``response_hook``,
-    ``content_filter``.
+    ``content_filter``, ``proxy_metric_identity``, ``proxy_metric_identity_limit``. The
+    conventions' version comes from ``OTEL_SEMCONV_STABILITY_OPT_IN`` (docs/conventions.md).
 
     ``instrument()`` is all or nothing and never raises: should any step fail, every step done
     so far is undone, the failure is logged once and LiteLLM runs exactly as uninstrumented
@@ -99,9 +107,11 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             else None
         )
         integration_hooks: tuple[RequestHook, ...] = ()
+        metric_identity: MetricIdentity | None = None
         proxy = _proxy_integration()
         if proxy is not None:
             integration_hooks = (proxy.request_hook,)
+            metric_identity = _metric_identity(proxy, options)
         recorder = CallRecorder(
             _make_handler(options, kwargs),
             options,
@@ -112,6 +122,15 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 kwargs.get(name) is not None
                 for name in ("tracer_provider", "meter_provider", "logger_provider")
             ),
+            metrics=_make_metrics(options, kwargs.get("meter_provider")),
+            latest=(
+                LatestConventions(
+                    get_logger(SCOPE, __version__, kwargs.get("logger_provider"), SCHEMA_URL)
+                )
+                if options.latest_conventions
+                else None
+            ),
+            metric_identity=metric_identity,
         )
         self._recorder = recorder
         replacements: dict[int, tuple[Any, Any]] = {}
@@ -197,7 +216,31 @@ def _proxy_integration() -> Any:
         return None
 
 
+def _metric_identity(proxy: Any, options: Options) -> MetricIdentity | None:
+    """The Proxy identity for metric points, bounded; ``None`` when none is wanted."""
+    identity = proxy.metric_identity(
+        options.proxy_metric_identity, options.proxy_metric_identity_limit
+    )
+    return identity.attributes if identity else None
+
+
+def _make_metrics(options: Options, meter_provider: MeterProvider | None) -> CallMetrics | None:
+    """Our instruments (cost; the usage counters in the latest mode), or ``None`` if the meter
+    refuses them: the rest of the telemetry goes on."""
+    try:
+        meter = get_meter(SCOPE, __version__, meter_provider, SCHEMA_URL)
+        return CallMetrics(meter, latest=options.latest_conventions)
+    except Exception:
+        report_failure("creating the cost and usage metrics")
+        return None
+
+
 def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
+    meter_provider: MeterProvider | None = kwargs.get("meter_provider")
+    if options.latest_conventions:
+        # util-genai records under the default names; this provider renames (_metrics).
+        meter_provider = LatestMeterProvider(meter_provider or get_meter_provider())
+
     def build(meter_provider: Any) -> TelemetryHandler:
         with _compat.quiet_capture_mode_warning():
             return TelemetryHandler(
@@ -209,7 +252,7 @@ def _make_handler(options: Options, kwargs: dict[str, Any]) -> TelemetryHandler:
             )
 
     try:
-        handler = build(kwargs.get("meter_provider"))
+        handler = build(meter_provider)
     except Exception:
         # A meter that fails while creating its histograms must not stop the traces.
         report_failure("creating the GenAI metrics; spans are still recorded")

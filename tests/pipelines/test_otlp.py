@@ -50,6 +50,7 @@ DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
 TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
 TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
+COST = "litellm.client.cost.usd"
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
@@ -374,12 +375,13 @@ def test_spans_over_otlp(pipeline: Pipeline, server: LoopbackLLMServer) -> None:
 def test_metrics_over_otlp(pipeline: Pipeline, server: LoopbackLLMServer) -> None:
     exported = make_calls(pipeline, server)
     metrics = exported.metrics
-    assert set(metrics) == {DURATION, TOKENS, TIME_TO_FIRST_CHUNK, TIME_PER_OUTPUT_CHUNK}
+    assert set(metrics) == {DURATION, TOKENS, TIME_TO_FIRST_CHUNK, TIME_PER_OUTPUT_CHUNK, COST}
     assert {name: exported.units[name] for name in metrics} == {
         DURATION: "s",
         TOKENS: "{token}",
         TIME_TO_FIRST_CHUNK: "s",
         TIME_PER_OUTPUT_CHUNK: "s",
+        COST: "{USD}",
     }
 
     def common(operation: str, model: str, response_model: str | None) -> dict[str, Any]:
@@ -432,6 +434,22 @@ def test_metrics_over_otlp(pipeline: Pipeline, server: LoopbackLLMServer) -> Non
     for point in tokens.values():
         assert point.count == 1
         assert point.bucket_bounds == TOKEN_BUCKETS
+
+    # LiteLLM's cost of each call that has one, as on its span; none for the failed call
+    costs = series(COST)
+    spent: dict[tuple[Any, ...], float] = {}
+    for spans in exported.spans.values():
+        for span in spans:
+            cost = span.attributes.get("litellm.response_cost")
+            if span.scope_name != "litellm_otel" or cost is None:
+                continue
+            response_model = span.attributes.get("gen_ai.response.model")
+            operation = span.attributes["gen_ai.operation.name"]
+            model = "gpt-4o-mini" if operation == "chat" else "text-embedding-3-small"
+            call = key(common(operation, model, response_model))
+            spent[call] = spent.get(call, 0.0) + cost
+    assert key(chat) in spent and key(embeddings) in spent
+    assert {k: p.value for k, p in costs.items()} == pytest.approx(spent)
 
     (first_chunk,) = metrics[TIME_TO_FIRST_CHUNK]
     assert typed(first_chunk.attributes) == typed(stream)

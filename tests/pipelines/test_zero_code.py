@@ -48,6 +48,7 @@ SCOPE = "litellm_otel"
 RESPONSE_ID = re.compile(r"^chatcmpl-loopback-\d+$")
 DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
+COST = "litellm.client.cost.usd"
 #: A subprocess gets this long; a healthy run takes ~4 s.
 RUN_TIMEOUT_S = 60
 
@@ -380,7 +381,7 @@ def test_console_exporter(runner: AppRunner, loopback: LoopbackLLMServer) -> Non
         if scope["scope"]["name"] == "litellm_otel"
         for metric in scope["metrics"]
     }
-    assert set(ours) == {DURATION, TOKENS}
+    assert set(ours) == {DURATION, TOKENS, COST}
     chat_points = [
         p
         for p in ours[DURATION]["data"]["data_points"]
@@ -436,9 +437,10 @@ def test_otlp_spans(runner: AppRunner, loopback: LoopbackLLMServer, protocol: st
 def test_otlp_metrics(runner: AppRunner, loopback: LoopbackLLMServer, protocol: str) -> None:
     run = runner.otlp(protocol)
     run.check_succeeded()
-    assert set(run.metrics) == {DURATION, TOKENS}  # no stream: no chunk metrics
+    assert set(run.metrics) == {DURATION, TOKENS, COST}  # no stream: no chunk metrics
     assert run.units[DURATION] == "s"
     assert run.units[TOKENS] == "{token}"
+    assert run.units[COST] == "{USD}"
 
     chat = metric_attributes(loopback.port, "chat", "gpt-4o-mini", "gpt-4o-mini-2024-07-18")
     embeddings = metric_attributes(

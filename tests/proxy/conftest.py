@@ -46,6 +46,10 @@ OTEL_INSTRUMENT = BIN / "opentelemetry-instrument"
 STARTUP_TIMEOUT_S = 180
 SCOPE = "litellm_otel"
 MODES = ("launcher", "config")
+#: Distinct identity values each attribute keeps on metrics in these proxies; the keys below
+#: have more aliases, teams and users than that, so the ceiling is reached.
+METRIC_IDENTITY_LIMIT = 3
+MANY_KEYS = 4
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,9 +87,23 @@ class Keys:
     limited: str = field(default_factory=lambda: f"sk-limited-{secrets.token_hex(12)}")
     budget: str = field(default_factory=lambda: f"sk-budget-{secrets.token_hex(12)}")
     wrong: str = field(default_factory=lambda: f"sk-wrong-{secrets.token_hex(12)}")
+    #: Keys of their own alias, team and user each, to go past the metric identity ceiling.
+    many: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            f"sk-many-{i}-{secrets.token_hex(12)}" for i in range(MANY_KEYS)
+        )
+    )
 
     def all(self) -> list[str]:
-        return [self.master, self.upstream, self.team, self.limited, self.budget, self.wrong]
+        return [
+            self.master,
+            self.upstream,
+            self.team,
+            self.limited,
+            self.budget,
+            self.wrong,
+            *self.many,
+        ]
 
     def forbidden(self) -> list[str]:
         """The keys and LiteLLM's SHA-256 of each (``user_api_key`` / ``user_api_key_hash``)."""
@@ -107,6 +125,14 @@ class Keys:
                 "user_id": "user-4",
                 # LiteLLM's own cost of one loopback chat call is 4.5e-06 USD.
                 "model_max_budget": {"gpt-4o-mini": {"budget_limit": 1e-6, "time_period": "1d"}},
+            },
+            **{
+                key: {
+                    "key_alias": f"many-key-{i}",
+                    "team_id": f"many-team-{i}",
+                    "user_id": f"many-user-{i}",
+                }
+                for i, key in enumerate(self.many)
             },
         }
 
@@ -234,6 +260,7 @@ def start_proxy(
         OTEL_BSP_SCHEDULE_DELAY="100",
         OTEL_METRIC_EXPORT_INTERVAL="500",
         OTEL_PYTHON_FASTAPI_EXCLUDED_URLS="/health",
+        OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY_LIMIT=str(METRIC_IDENTITY_LIMIT),
         PYTHONUNBUFFERED="1",
     )
     command = [str(LITELLM), "-c", str(config), "--port", str(port), "--host", "127.0.0.1"]

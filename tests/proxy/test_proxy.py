@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,9 +24,9 @@ from fastapi import HTTPException
 from litellm.proxy._types import ProxyException
 
 from litellm_otel.proxy import integration
-from litellm_otel.proxy.identity import request_attributes
+from litellm_otel.proxy.identity import OTHER, MetricIdentity, request_attributes
 from litellm_otel.proxy.refusals import ProxyCallback, is_refusal, rejection_reason
-from tests.proxy.conftest import SCOPE, Proxy
+from tests.proxy.conftest import METRIC_IDENTITY_LIMIT, SCOPE, Proxy
 from tests.support.leaks import key_forms
 from tests.support.otlp_receiver import SpanRecord
 from tests.support.telemetry import Telemetry
@@ -93,6 +94,118 @@ def test_client_controlled_values_are_capped() -> None:
     params["metadata"]["user_api_key_end_user_id"] = "u" * 10_000
     attributes = request_attributes(params)
     assert len(attributes["litellm.proxy.end_user_id"]) == 256
+
+
+def with_identity(params: dict[str, Any], i: int) -> dict[str, Any]:
+    metadata = params["metadata"]
+    metadata.update(
+        user_api_key_alias=f"key-{i}",
+        user_api_key_team_id=f"team-{i % 3}",
+        user_api_key_user_id=f"user-{i}",
+    )
+    return params
+
+
+def test_metric_identity_reads_the_allow_list() -> None:
+    identity = MetricIdentity(("key_alias", "team_id", "team_alias", "user_id"), 100)
+    attributes = identity.attributes(proxied_call_params())
+    assert attributes == {
+        "litellm.proxy.key_alias": "team-a-key",
+        "litellm.proxy.team_id": "team-a",
+        "litellm.proxy.user_id": "user-1",
+    }
+    assert identity.attributes({"model": "gpt-4o-mini"}) == {}
+    assert not MetricIdentity((), 100)
+
+
+def test_metric_identity_folds_values_past_the_ceiling() -> None:
+    identity = MetricIdentity(("key_alias", "team_id", "user_id"), 5)
+    seen = [identity.attributes(with_identity(proxied_call_params(), i)) for i in range(12)]
+    assert [a["litellm.proxy.key_alias"] for a in seen] == [
+        *(f"key-{i}" for i in range(5)),
+        *[OTHER] * 7,
+    ]
+    # three teams: all under the ceiling, each kept
+    assert {a["litellm.proxy.team_id"] for a in seen} == {"team-0", "team-1", "team-2"}
+    # a value kept once stays kept
+    again = identity.attributes(with_identity(proxied_call_params(), 2))
+    assert again["litellm.proxy.key_alias"] == "key-2"
+
+
+def test_metric_identity_ceiling_holds_across_threads() -> None:
+    identity = MetricIdentity(("key_alias",), 10)
+
+    def call(i: int) -> str:
+        return identity.attributes(with_identity(proxied_call_params(), i))[
+            "litellm.proxy.key_alias"
+        ]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        values = list(pool.map(call, range(2000)))
+    kept = set(values) - {OTHER}
+    assert len(kept) == 10
+    assert values.count(OTHER) == 1990
+
+
+def test_proxied_calls_carry_bounded_identity_on_every_metric(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the Proxy, cost and tokens by key alias, team and user, with at most the limit
+    of distinct values per attribute; the spans keep every value."""
+    monkeypatch.setattr(integration, "running_in_proxy", lambda: True)
+    telemetry = instrument(proxy_metric_identity_limit=4)
+    for i in range(10):
+        params = with_identity(proxied_call_params(), i)
+        params["metadata"] = {
+            k: v for k, v in params["metadata"].items() if isinstance(v, (str, type(None)))
+        }
+        params.pop("proxy_server_request")
+        litellm.completion(messages=MESSAGES, mock_response="hi", **params)
+    spans = telemetry.finished()
+    assert {s.attributes["litellm.proxy.key_alias"] for s in spans} == {
+        f"key-{i}" for i in range(10)
+    }
+    names = (
+        "litellm.client.cost.usd",
+        "gen_ai.client.operation.duration",
+        "gen_ai.client.token.usage",
+    )
+    for name in names:
+        points = telemetry.metric_points(name)
+        aliases = {p.attributes["litellm.proxy.key_alias"] for p in points}
+        assert aliases == {"key-0", "key-1", "key-2", "key-3", OTHER}, name
+        users = {p.attributes["litellm.proxy.user_id"] for p in points}
+        assert users == {"user-0", "user-1", "user-2", "user-3", OTHER}, name
+        assert {p.attributes["litellm.proxy.team_id"] for p in points} == {
+            "team-0",
+            "team-1",
+            "team-2",
+        }
+        for point in points:
+            assert "litellm.proxy.end_user_id" not in point.attributes
+    cost = sum(p.value for p in telemetry.metric_points("litellm.client.cost.usd"))
+    assert cost == pytest.approx(sum(s.attributes["litellm.response_cost"] for s in spans))
+    other = [
+        p
+        for p in telemetry.metric_points("gen_ai.client.operation.duration")
+        if p.attributes["litellm.proxy.key_alias"] == OTHER
+    ]
+    assert sum(p.count for p in other) == 6
+
+
+def test_identity_stays_off_metrics_when_the_list_is_empty(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integration, "running_in_proxy", lambda: True)
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LITELLM_PROXY_METRIC_IDENTITY", "")
+    telemetry = instrument()
+    params = proxied_call_params()
+    params.pop("proxy_server_request")
+    params["metadata"] = {"user_api_key_request_route": "/chat", "user_api_key_alias": "k"}
+    litellm.completion(messages=MESSAGES, mock_response="hi", **params)
+    assert telemetry.only_span().attributes["litellm.proxy.key_alias"] == "k"
+    (point,) = telemetry.metric_points("litellm.client.cost.usd")
+    assert not [k for k in point.attributes if k.startswith("litellm.proxy.")]
 
 
 @pytest.mark.parametrize(
@@ -497,6 +610,52 @@ def test_upstream_error_echoing_the_key_or_prompt_is_not_exported(
     assert chat.attributes["http.response.status_code"] == status
     (event,) = [e for e in chat.events if e.name == "exception"]
     assert event.attributes["exception.escaped"] is True
+
+
+def identity_values(proxy: Proxy, metric: str, attribute: str) -> set[Any]:
+    """Every value of ``attribute`` on this proxy's points of ``metric`` (any export)."""
+    return {
+        point.attributes.get(attribute)
+        for record in proxy.receiver.metric_records()
+        if record.name == metric
+        and record.scope_name == SCOPE
+        and record.resource_attributes.get("service.name") == proxy.service_name
+        for point in record.points
+    }
+
+
+@pytest.mark.proxy
+def test_metric_identity_has_a_ceiling(proxy: Proxy) -> None:
+    """More keys (aliases, teams, users) than the proxy's limit: on metrics, at most the limit
+    of values per attribute and ``_OTHER`` for the rest; on spans, every key's own values."""
+    trace_ids = []
+    with proxy.client() as client:
+        for key in proxy.keys.many:
+            trace_id, _, header = traceparent()
+            trace_ids.append(trace_id)
+            response = client.post(
+                "/v1/chat/completions",
+                headers={**auth(key), **header},
+                json={"model": "gpt-4o-mini", "messages": MESSAGES},
+            )
+            assert response.status_code == 200, response.text
+    aliases = {
+        chat.attributes["litellm.proxy.key_alias"]
+        for trace_id in trace_ids
+        for chat in ours(proxy.trace(trace_id, has_server_and("CLIENT")))
+    }
+    assert aliases == {f"many-key-{i}" for i in range(len(proxy.keys.many))}
+
+    def folded() -> set[Any] | None:
+        values = identity_values(proxy, "litellm.client.cost.usd", "litellm.proxy.key_alias")
+        return values if OTHER in values else None
+
+    proxy.receiver.wait_for(folded, timeout=20)
+    for metric in ("litellm.client.cost.usd", "gen_ai.client.operation.duration"):
+        for attribute in ("litellm.proxy.key_alias", "litellm.proxy.team_id"):
+            values = identity_values(proxy, metric, attribute) - {None}
+            assert OTHER in values, (metric, attribute, values)
+            assert len(values - {OTHER}) <= METRIC_IDENTITY_LIMIT, (metric, attribute, values)
 
 
 @pytest.mark.proxy

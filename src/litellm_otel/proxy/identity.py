@@ -9,7 +9,8 @@ allow-listed fields below are read; nothing else in the metadata is looked at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from litellm_otel import _attributes as attrs
@@ -83,7 +84,61 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def request_hook(span: Any, params: Mapping[str, Any]) -> None:
-    """Span attributes only, never metric attributes: identities are high-cardinality."""
+    """Span attributes, unbounded; metrics get them only through :class:`MetricIdentity`."""
     attributes = request_attributes(params)
     if attributes:
         span.set_attributes(attributes)
+
+
+#: The value an identity attribute gets on metrics once its ceiling of distinct values is hit.
+OTHER: Final = "_OTHER"
+
+
+class MetricIdentity:
+    """The allow-listed identity of a proxied call, as metric attributes with a ceiling.
+
+    Each attribute keeps at most ``limit`` distinct values for the life of the process (the
+    first ones seen); any later value is recorded as :data:`OTHER`, so a deployment with
+    thousands of keys adds a bounded number of series to every metric. Spans keep the real
+    values (:func:`request_attributes`).
+    """
+
+    __slots__ = ("_fields", "_limit", "_lock", "_seen")
+
+    def __init__(self, fields: Iterable[str], limit: int) -> None:
+        wanted = set(fields)
+        self._fields = tuple(
+            (name, attribute)
+            for name, attribute in METADATA_FIELDS
+            if attribute.removeprefix("litellm.proxy.") in wanted
+        )
+        self._limit = limit
+        self._seen: dict[str, set[str]] = {attribute: set() for _, attribute in self._fields}
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self._fields)
+
+    def attributes(self, params: Mapping[str, Any]) -> dict[str, str]:
+        """The metric attributes of one call; empty for a call the Proxy did not make."""
+        metadata = proxy_metadata(params)
+        if metadata is None:
+            return {}
+        attributes: dict[str, str] = {}
+        for name, attribute in self._fields:
+            value = capped(metadata.get(name))
+            if value is not None:
+                attributes[attribute] = self._bounded(attribute, value)
+        return attributes
+
+    def _bounded(self, attribute: str, value: str) -> str:
+        seen = self._seen[attribute]
+        if value in seen:
+            return value
+        with self._lock:
+            if value in seen:
+                return value
+            if len(seen) < self._limit:
+                seen.add(value)
+                return value
+        return OTHER

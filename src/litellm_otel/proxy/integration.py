@@ -1,18 +1,21 @@
-"""What ``instrument()`` adds inside the LiteLLM Proxy: identity on spans, refusal spans.
+"""What ``instrument()`` adds inside the LiteLLM Proxy: identity on spans and (bounded) on
+metrics, refusal spans.
 
 Inside the Proxy every model call already gets our GenAI span (the Proxy calls
 ``Router.acompletion`` & co., which call the wrapped ``litellm.acompletion``); the request hook
 adds the Proxy's view of the caller (:mod:`litellm_otel.proxy.identity`) and the refusal
 callback (:mod:`litellm_otel.proxy.refusals`) covers requests that never reached a provider.
-The Proxy's cost and cache hit need nothing of ours: the GenAI span already records
-``litellm.response_cost`` and ``litellm.cache_hit``, and a second copy would make backends
-that sum cost count it twice.
+The Proxy's cost and cache hit need nothing Proxy-specific: the GenAI span already records
+``litellm.response_cost`` and ``litellm.cache_hit`` and the cost counter counts the same cost
+(by key, team and user through the metric identity); a second copy would make backends that
+sum cost count it twice.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import Any, Final
 
 from litellm_otel.proxy import identity
@@ -24,6 +27,12 @@ CALLBACK: Final = ProxyCallback()
 
 #: The request hook ``instrument()`` hands the call recorder inside the Proxy.
 request_hook: Final = identity.request_hook
+
+
+def metric_identity(fields: Iterable[str], limit: int) -> identity.MetricIdentity:
+    """The identity ``instrument()`` hands the call recorder for metric points: the allow-listed
+    ``fields`` (``key_alias``, ``team_id``, …), each with at most ``limit`` distinct values."""
+    return identity.MetricIdentity(fields, limit)
 
 
 def running_in_proxy() -> bool:
