@@ -12,6 +12,7 @@ Usage: ``python scripts/dashboards.py [--check]``
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -563,11 +564,20 @@ def dashboard() -> dict[str, Any]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return text.replace("|", "&#124;")
+
+
+#: What Markdown would read inside an HTML ``<code>`` (``__name__`` as bold, ``[...]`` links).
+_MARKDOWN = {"|": "&#124;", "_": "&#95;", "*": "&#42;", "[": "&#91;", "]": "&#93;"}
 
 
 def _code(text: str) -> str:
-    return f"`{_cell(text)}`" if text else ""
+    """Inline code for a table cell. Python-Markdown keeps the backslash of ``\\|`` inside
+    backticks, so a query with ``|`` would render wrong there: HTML code with entities."""
+    if not text:
+        return ""
+    escaped = html.escape(text, quote=False)
+    return "<code>" + "".join(_MARKDOWN.get(c, c) for c in escaped) + "</code>"
 
 
 def queries_table() -> str:
