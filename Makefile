@@ -145,6 +145,15 @@ test-prometheus: $(STAMP)
 	bash scripts/prometheus_env.sh
 	$(PY) -m pytest -m prometheus tests/prometheus $(PYTEST_ARGS)
 
+# Regenerates docs/images/dashboard-{default,latest}.png: the dashboard drawn with matplotlib from
+# its own queries against the tier's Prometheus (no Grafana can run here; docs/dashboards.md).
+.PHONY: dashboard-preview
+dashboard-preview: $(STAMP)
+	bash scripts/prometheus_env.sh
+	$(PY) -m pip install --quiet 'matplotlib >= 3.8, < 4'
+	PROMETHEUS_PREVIEW=docs/images $(PY) -m pytest -m prometheus tests/prometheus -q \
+		-k test_latest_mode_splits_calls_by_kind
+
 # Benchmarks (not run by CI: they take minutes and need a quiet machine). See bench/README.md.
 # Ours, the floors, no SDK, and the memory soak; BENCH_ARGS=--quick is a few-minute smoke test.
 .PHONY: bench bench-peers soak

@@ -20,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -125,6 +126,7 @@ def stack(loopback: LoopbackLLMServer, tmp_path_factory: pytest.TempPathFactory)
                 "the Proxy's metrics endpoint up",
             )
         traffic_started = time.monotonic()
+        traffic_wall_clock = time.time()
         for phase in (1, 2):
             with ThreadPoolExecutor(len(proxies)) as pool:
                 list(
@@ -155,6 +157,17 @@ def stack(loopback: LoopbackLLMServer, tmp_path_factory: pytest.TempPathFactory)
         time.sleep(2)
         _TIMINGS["traffic and scrapes"] = time.monotonic() - traffic_started
         _TIMINGS["setup total"] = time.monotonic() - started
+        preview = os.environ.get("PROMETHEUS_PREVIEW")
+        if preview:
+            # make dashboard-preview: pictures of what the panels get (tests/prometheus/preview.py)
+            from tests.prometheus.preview import render
+
+            for mode in MODES:
+                render(
+                    stack.prometheus(mode),
+                    traffic_wall_clock - 2,
+                    Path(preview) / f"dashboard-{mode}.png",
+                )
         yield stack
     finally:
         for process in [p.process for p in prometheuses] + [p.process for p in proxies]:
