@@ -117,7 +117,6 @@ def stack(loopback: LoopbackLLMServer, tmp_path_factory: pytest.TempPathFactory)
         stack = Stack(
             {p.mode: Deployment(p.mode, p, m) for p, m in zip(proxies, prometheuses, strict=True)},
             Traffic(),
-            (alpha, beta),
             loopback,
         )
         for deployment in stack.deployments.values():
@@ -128,13 +127,12 @@ def stack(loopback: LoopbackLLMServer, tmp_path_factory: pytest.TempPathFactory)
         traffic_started = time.monotonic()
         traffic_wall_clock = time.time()
         for phase in (1, 2):
+
+            def send(proxy: Proxy, phase: int = phase) -> None:
+                stack.traffic.send(proxy, alpha, beta, phase)
+
             with ThreadPoolExecutor(len(proxies)) as pool:
-                list(
-                    pool.map(
-                        lambda d, phase=phase: stack.traffic.send(d.proxy, alpha, beta, phase),
-                        stack.deployments.values(),
-                    )
-                )
+                list(pool.map(send, proxies))
             stack.traffic.phases = phase
             expected = sum(stack.traffic.calls().values())
             for deployment in stack.deployments.values():
@@ -142,7 +140,7 @@ def stack(loopback: LoopbackLLMServer, tmp_path_factory: pytest.TempPathFactory)
                 # Scraped once every call of the phase is in (each call is counted once).
                 prometheus.wait_for(
                     lambda p=prometheus, n=expected: (
-                        p.query(f"sum({CALLS})") and p.value(f"sum({CALLS})") == n
+                        bool(p.query(f"sum({CALLS})")) and p.value(f"sum({CALLS})") == n
                     ),
                     f"{expected} calls scraped\n{log_tail(deployment.proxy.log)}",
                 )

@@ -6,6 +6,10 @@ as a range query and draws the series (stat panels: the last value). It is a pre
 data the panels get, not of Grafana's rendering. ``make dashboard-preview`` runs it.
 """
 
+# matplotlib's and Pillow's stubs leave most keyword arguments and returns untyped.
+# pyright: reportUnknownMemberType=false, reportUnknownArgumentType=false
+# pyright: reportUnknownVariableType=false, reportUnknownLambdaType=false
+
 from __future__ import annotations
 
 import io
@@ -81,18 +85,18 @@ def render(prometheus: Prometheus, start: float, out: Path) -> None:
     )
     top = 1 - 0.6 / height
 
-    def box(grid: dict[str, int], labels: bool) -> list[float]:
+    def box(grid: dict[str, int], labels: bool) -> tuple[float, float, float, float]:
         pad_x, pad_y = 0.1 / width, 0.08 / height
         # Room on the left for the y tick labels.
         label_room = 0.75 / width if labels else 0.0
         x0 = grid["x"] / GRID_COLUMNS + pad_x + label_room
         y0 = top - (grid["y"] + grid["h"]) * INCH_PER_ROW / height + pad_y
-        return [
+        return (
             x0,
             y0,
             grid["w"] / GRID_COLUMNS - 2 * pad_x - label_room,
             grid["h"] * INCH_PER_ROW / height - 2 * pad_y,
-        ]
+        )
 
     for panel in dashboard["panels"]:
         grid = panel["gridPos"]

@@ -45,6 +45,7 @@ SETUP_HINT = "run scripts/prometheus_env.sh (it installs Debian's prometheus pac
 
 #: The union every call-count query reads (scripts/dashboards.py says why).
 CALLS = '{__name__=~"gen_ai_client_(operation|inference|embeddings)_duration_seconds_count"}'
+FAILED_CALLS = CALLS.replace("}", ', error_type!=""}')
 
 
 def tool(name: str) -> Path:
@@ -155,7 +156,6 @@ class Proxy:
     process: subprocess.Popen[bytes]
     log: Path
     started: float
-    ready_after_s: float = 0.0
 
     def wait_ready(self) -> None:
         deadline = self.started + PROXY_STARTUP_TIMEOUT_S
@@ -167,7 +167,6 @@ class Proxy:
                 )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/health/liveliness", timeout=2).status_code == 200:
-                    self.ready_after_s = time.monotonic() - self.started
                     return
             time.sleep(0.25)
         raise AssertionError(
@@ -238,10 +237,9 @@ class Traffic:
     run: str = field(default_factory=lambda: secrets.token_hex(4))
     phases: int = 0
 
-    #: Per phase: calls by key alias, failed calls, chat calls that returned usage.
+    #: Per phase: the calls by key alias, and the failed ones (all on the ``broken`` model).
     CALLS_PER_PHASE = {"alpha-key": 5, "beta-key": 3}
     ERRORS_PER_PHASE = 1
-    CACHE_HITS_PER_PHASE = 1
 
     def send(self, proxy: Proxy, alpha: Caller, beta: Caller, phase: int) -> None:
         """Chats (one of them a cache hit), a stream, embeddings and a failing call; every
@@ -395,9 +393,7 @@ class Deployment:
 class Stack:
     deployments: dict[str, Deployment]
     traffic: Traffic
-    callers: tuple[Caller, Caller]
     loopback: LoopbackLLMServer
-    timings: dict[str, float] = field(default_factory=dict)
 
     def prometheus(self, mode: str) -> Prometheus:
         return self.deployments[mode].prometheus

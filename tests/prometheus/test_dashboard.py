@@ -9,6 +9,7 @@ import pytest
 
 from tests.prometheus.stack import (
     CALLS,
+    FAILED_CALLS,
     MODES,
     PanelQuery,
     Stack,
@@ -51,7 +52,7 @@ def test_every_call_is_counted_once_in_both_modes(stack: Stack) -> None:
         )
         assert calls == stack.traffic.calls(), (mode, calls, why_empty(prometheus, CALLS))
         errors = prometheus.by(
-            f'sum by (gen_ai_request_model, error_type) ({CALLS[:-1]}, error_type!=""}})',
+            f"sum by (gen_ai_request_model, error_type) ({FAILED_CALLS})",
             "gen_ai_request_model",
         )
         assert errors == {"error-500": stack.traffic.ERRORS_PER_PHASE * stack.traffic.phases}, mode
@@ -112,7 +113,7 @@ def test_prompt_cache_share_is_what_the_provider_reported(stack: Stack) -> None:
 def test_cost_agrees_between_the_modes(stack: Stack) -> None:
     """The same calls cost the same in both modes; LiteLLM's cache hits and the failed call
     add nothing, so every key's cost is positive and the failed model has none."""
-    costs = {}
+    costs: dict[str, dict[str, float]] = {}
     for mode in MODES:
         prometheus = stack.prometheus(mode)
         expr = "sum by (litellm_proxy_key_alias) (litellm_client_cost_usd_total)"
