@@ -148,9 +148,10 @@ test-prometheus: $(STAMP)
 # Regenerates docs/images/dashboard-{default,latest}.png: the dashboard drawn with matplotlib from
 # its own queries against the tier's Prometheus (no Grafana can run here; docs/dashboards.md).
 .PHONY: dashboard-preview
+# matplotlib is not in any lock: installed here, it goes with the next sync of the venv.
 dashboard-preview: $(STAMP)
 	bash scripts/prometheus_env.sh
-	$(PY) -m pip install --quiet 'matplotlib >= 3.8, < 4'
+	$(TOOLS)/bin/uv pip install --quiet --python $(PY) 'matplotlib >= 3.8, < 4'
 	PROMETHEUS_PREVIEW=docs/images $(PY) -m pytest -m prometheus tests/prometheus -q \
 		-k test_latest_mode_splits_calls_by_kind
 
