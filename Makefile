@@ -137,6 +137,24 @@ phoenix-screenshot: $(STAMP)
 test-proxy: $(STAMP)
 	$(PY) -m pytest tests/proxy -m proxy $(PYTEST_ARGS)
 
+# Debian's Prometheus scrapes a real LiteLLM Proxy per conventions mode through the OpenTelemetry
+# Prometheus exporter; every query of the dashboard and of the alert rules is run against it,
+# and promtool checks and unit-tests the rules (tests/prometheus/, docs/dashboards.md).
+.PHONY: test-prometheus
+test-prometheus: $(STAMP)
+	bash scripts/prometheus_env.sh
+	$(PY) -m pytest -m prometheus tests/prometheus $(PYTEST_ARGS)
+
+# Regenerates docs/images/dashboard-{default,latest}.png: the dashboard drawn with matplotlib from
+# its own queries against the tier's Prometheus (no Grafana can run here; docs/dashboards.md).
+.PHONY: dashboard-preview
+# matplotlib is not in any lock: installed here, it goes with the next sync of the venv.
+dashboard-preview: $(STAMP)
+	bash scripts/prometheus_env.sh
+	$(TOOLS)/bin/uv pip install --quiet --python $(PY) 'matplotlib >= 3.8, < 4'
+	PROMETHEUS_PREVIEW=docs/images $(PY) -m pytest -m prometheus tests/prometheus -q \
+		-k test_latest_mode_splits_calls_by_kind
+
 # Benchmarks (not run by CI: they take minutes and need a quiet machine). See bench/README.md.
 # Ours, the floors, no SDK, and the memory soak; BENCH_ARGS=--quick is a few-minute smoke test.
 .PHONY: bench bench-peers soak
