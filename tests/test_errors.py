@@ -651,3 +651,20 @@ def test_scrub_never_raises_and_fails_closed() -> None:
 def test_a_secret_that_cannot_be_encoded_still_leaves_the_patterns() -> None:
     redaction = Redaction({"api_key": "sk-\udcff-lone-surrogate-key"}, redact_content=True)
     assert redaction.scrub(f"Authorization: Bearer {API_KEY}") == f"Authorization: {REDACTED}"
+
+
+def test_a_rust_bridge_upstream_error_counts_as_a_reply() -> None:
+    """LiteLLM's Rust bridge raises its error for a provider's reply from a
+    ``RustUpstreamError`` and copies no headers: the status is still the reply's."""
+
+    class RustUpstreamError(Exception):
+        pass
+
+    error = litellm.APIError(
+        status_code=429, message="upstream said no", llm_provider="bedrock", model="m"
+    )
+    assert response_status(error) is None  # no headers, no cause: nothing came back
+    error.__cause__ = RustUpstreamError(429, "{}")
+    assert response_status(error) == 429
+    error.__cause__ = RuntimeError("connection refused")
+    assert response_status(error) is None

@@ -36,10 +36,26 @@ def response_status(exception: BaseException) -> int | None:
         return None
     if _has_items(getattr(exception, "litellm_response_headers", None)):
         return status
+    if _from_rust_upstream(exception):
+        return status
     response = getattr(exception, "response", None)
     if response is not None and _has_items(getattr(response, "headers", None)):
         return integer(getattr(response, "status_code", None)) or status
     return None
+
+
+def _from_rust_upstream(exception: BaseException) -> bool:
+    """Whether LiteLLM's Rust bridge raised it for a provider's error reply: the bridge wraps
+    such a reply (and only such a reply) in its ``RustUpstreamError``, without headers.
+    Matched by class name, so the bridge is never imported here."""
+    cause = exception.__cause__
+    for _ in range(4):  # a short chain: the bridge raises LiteLLM's error from its own
+        if cause is None:
+            return False
+        if type(cause).__name__ == "RustUpstreamError":
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _has_items(headers: Any) -> bool:
