@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import litellm
+import openai
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
@@ -315,7 +316,7 @@ def test_capture_on_records_the_prompt_only_as_content_and_never_the_key(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     telemetry = instrument(capture_content=True)
-    with pytest.raises(litellm.InternalServerError):
+    with pytest.raises(openai.APIError):  # LiteLLM's class for a 500 differs by release
         chat("openai/leak-echo", extra_headers={"x-loopback-mode": "leak-echo"})(server)
     with pytest.raises(litellm.AuthenticationError):
         chat("openai/leak-headers")(server)
@@ -329,7 +330,7 @@ def test_a_content_filter_keeps_the_prompt_out_of_error_text_with_capture_on(
     instrument: Callable[..., Telemetry], server: LoopbackLLMServer
 ) -> None:
     telemetry = instrument(capture_content=True, content_filter=lambda text: "[filtered]")
-    with pytest.raises(litellm.InternalServerError):
+    with pytest.raises(openai.APIError):
         chat("openai/leak-echo")(server)
     span = telemetry.only_span()
     assert PROMPT not in span.attributes["gen_ai.input.messages"]
@@ -442,7 +443,7 @@ def test_failed_router_call_records_no_key_or_prompt(
     traced: Telemetry, server: LoopbackLLMServer
 ) -> None:
     router = leaky_router(server, fallbacks=[{"primary": ["secondary"]}], num_retries=0)
-    with pytest.raises(litellm.InternalServerError):  # the first error; the fallback's 401 too
+    with pytest.raises(openai.APIError):  # the first error; the fallback's 401 too
         router.completion(model="primary", messages=user_messages())
     parent = next(s for s in traced.finished() if s.kind is SpanKind.INTERNAL)
     assert parent.status.status_code is StatusCode.ERROR
@@ -507,7 +508,9 @@ def closed_port() -> int:
 
 
 def test_connection_refused_has_no_status_code(traced: Telemetry) -> None:
-    with pytest.raises(litellm.InternalServerError) as raised:
+    # LiteLLM's class for it differs by release (InternalServerError, APIError on the oldest
+    # line); every release claims a 500 although no response came.
+    with pytest.raises(openai.APIError) as raised:
         litellm.completion(
             model="openai/gpt-4o-mini",
             messages=user_messages(),
@@ -515,13 +518,13 @@ def test_connection_refused_has_no_status_code(traced: Telemetry) -> None:
             api_key=API_KEY,
             max_retries=0,
         )
-    assert raised.value.status_code == 500  # what LiteLLM's exception claims
+    assert getattr(raised.value, "status_code", None) == 500  # what LiteLLM claims
     span = traced.only_span()
     assert "http.response.status_code" not in span.attributes
-    assert span.attributes["error.type"] == "InternalServerError"
+    assert span.attributes["error.type"] == type(raised.value).__name__
     (point,) = traced.metric_points("gen_ai.client.operation.duration")
     assert "http.response.status_code" not in point.attributes
-    assert point.attributes["error.type"] == "InternalServerError"
+    assert point.attributes["error.type"] == type(raised.value).__name__
 
 
 def test_missing_credentials_have_no_status_code(
@@ -531,20 +534,23 @@ def test_missing_credentials_have_no_status_code(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     monkeypatch.setattr(litellm, "api_key", None)
-    with pytest.raises(litellm.InternalServerError):  # "Missing credentials", raised locally
+    # "Missing credentials", raised locally; LiteLLM's class for it differs by release.
+    with pytest.raises(openai.APIError) as missing_openai_key:
         litellm.completion(model="openai/gpt-4o-mini", messages=user_messages(), max_retries=0)
     with pytest.raises(litellm.AuthenticationError):  # 401, raised locally
         litellm.completion(model="anthropic/claude-3-5-sonnet-latest", messages=user_messages())
     assert server.requests == []
     openai_span, anthropic_span = traced.finished()
-    assert openai_span.attributes["error.type"] == "InternalServerError"
+    assert openai_span.attributes["error.type"] == type(missing_openai_key.value).__name__
     assert anthropic_span.attributes["error.type"] == "AuthenticationError"
     for span in (openai_span, anthropic_span):
         assert "http.response.status_code" not in span.attributes
 
 
 def test_timeout_has_no_status_code(traced: Telemetry, server: LoopbackLLMServer) -> None:
-    with pytest.raises(litellm.Timeout) as raised:
+    # A read timeout mid-stream: litellm.Timeout (408) on current releases, APIConnectionError
+    # (500) on the oldest line; either claims a status code although no response came.
+    with pytest.raises((litellm.Timeout, litellm.APIConnectionError)) as raised:
         drain(
             litellm.completion(
                 model="openai/slow-stream",
@@ -554,9 +560,9 @@ def test_timeout_has_no_status_code(traced: Telemetry, server: LoopbackLLMServer
                 **openai_args(server),
             )
         )
-    assert raised.value.status_code == 408
+    assert raised.value.status_code in (408, 500)
     span = traced.only_span()
-    assert span.attributes["error.type"] == "Timeout"
+    assert span.attributes["error.type"] == type(raised.value).__name__
     assert "http.response.status_code" not in span.attributes
 
 

@@ -29,16 +29,11 @@ from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._hooks import Hooks
 from litellm_otel._stream_usage import litellm_keeps_unrequested_usage
+from tests.support.litellm_release import STREAMED_RESPONSE_MODEL
 from tests.support.telemetry import Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
-# The model the loopback server answers with. Older LiteLLM releases stamp stream chunks with
-# the requested model and keep no record of the provider's, so that is all there is to see.
-PROVIDER_MODEL = (
-    "gpt-4o-mini-2024-07-18"
-    if "provider_response_model" in inspect.getsource(litellm.litellm_core_utils.streaming_handler)
-    else "gpt-4o-mini"
-)
+PROVIDER_MODEL = STREAMED_RESPONSE_MODEL
 
 
 def chunk_view(chunk: Any) -> tuple[Any, ...]:

@@ -49,8 +49,9 @@ RESPONSE_ID = re.compile(r"^chatcmpl-loopback-\d+$")
 DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
 COST = "litellm.client.cost.usd"
-#: A subprocess gets this long; a healthy run takes ~4 s.
-RUN_TIMEOUT_S = 60
+#: A bound for a hung app, not a speed check: the apps start side by side, each importing
+#: LiteLLM, and on a loaded two-core machine that alone has taken over a minute.
+RUN_TIMEOUT_S = 240
 
 
 @dataclass
@@ -267,6 +268,21 @@ def typed(attributes: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     return {key: (type(value).__name__, value) for key, value in attributes.items()}
 
 
+#: What an OpenAI SDK instrumentation that ``opentelemetry-instrument`` also loads publishes
+#: into our invocation when its own span is suppressed under ours (util-genai merges it in):
+#: it does so only where LiteLLM calls the SDK method it wraps, which differs by release.
+NESTED_OPENAI_ATTRIBUTES = {"openai.response.system_fingerprint": "fp_loopback"}
+
+
+def without_nested(attributes: Any) -> dict[str, Any]:
+    """Our attributes; whatever the nested OpenAI instrumentation merged in must be exactly
+    what it reads off the loopback reply."""
+    attributes = dict(attributes)
+    nested = {key: attributes.pop(key) for key in list(attributes) if key.startswith("openai.")}
+    assert nested in ({}, NESTED_OPENAI_ATTRIBUTES), nested
+    return attributes
+
+
 def expected_chat_attributes(port: int, span_attributes: dict[str, Any]) -> dict[str, Any]:
     """Every attribute of the app's chat span; id and cost are checked by shape, not value."""
     return {
@@ -359,7 +375,7 @@ def test_console_exporter(runner: AppRunner, loopback: LoopbackLLMServer) -> Non
     attributes = span["attributes"]
     expected = expected_chat_attributes(loopback.port, attributes)
     expected["gen_ai.response.finish_reasons"] = ["stop"]  # JSON has no tuples
-    assert typed(attributes) == typed(expected)
+    assert typed(without_nested(attributes)) == typed(expected)
     assert RESPONSE_ID.match(attributes["gen_ai.response.id"])
     assert isinstance(attributes["litellm.response_cost"], float)
     assert attributes["litellm.response_cost"] > 0
@@ -387,7 +403,7 @@ def test_console_exporter(runner: AppRunner, loopback: LoopbackLLMServer) -> Non
         for p in ours[DURATION]["data"]["data_points"]
         if p["attributes"]["gen_ai.operation.name"] == "chat"
     ]
-    assert [p["attributes"] for p in chat_points] == [
+    assert [without_nested(p["attributes"]) for p in chat_points] == [
         metric_attributes(loopback.port, "chat", "gpt-4o-mini", "gpt-4o-mini-2024-07-18")
     ]
     assert chat_points[0]["count"] == 1
@@ -413,7 +429,9 @@ def test_otlp_spans(runner: AppRunner, loopback: LoopbackLLMServer, protocol: st
     assert chat.events == []
     assert chat.scope_name == "litellm_otel"
     assert chat.resource_attributes["service.name"] == SERVICE_NAME
-    assert typed(chat.attributes) == typed(expected_chat_attributes(loopback.port, chat.attributes))
+    assert typed(without_nested(chat.attributes)) == typed(
+        expected_chat_attributes(loopback.port, chat.attributes)
+    )
     assert RESPONSE_ID.match(chat.attributes["gen_ai.response.id"])
     assert isinstance(chat.attributes["litellm.response_cost"], float)
     assert chat.attributes["litellm.response_cost"] > 0
@@ -447,7 +465,7 @@ def test_otlp_metrics(runner: AppRunner, loopback: LoopbackLLMServer, protocol: 
         loopback.port, "embeddings", "text-embedding-3-small", "text-embedding-3-small"
     )
     durations = run.metrics[DURATION]
-    assert sorted((p.attributes for p in durations), key=repr) == sorted(
+    assert sorted((without_nested(p.attributes) for p in durations), key=repr) == sorted(
         [chat, embeddings], key=repr
     )
     assert all(p.count == 1 and p.sum is not None and p.sum > 0 for p in durations)
@@ -457,7 +475,7 @@ def test_otlp_metrics(runner: AppRunner, loopback: LoopbackLLMServer, protocol: 
         for p in run.metrics[TOKENS]
     }
     assert set(tokens) == {("chat", "input"), ("chat", "output"), ("embeddings", "input")}
-    assert typed(tokens["chat", "input"].attributes) == typed(
+    assert typed(without_nested(tokens["chat", "input"].attributes)) == typed(
         {**chat, "gen_ai.token.type": "input"}
     )
     assert tokens["chat", "input"].sum == 12
