@@ -136,21 +136,26 @@ class CallRecorder:
     ) -> Invocation:
         """Start the span (not left current: the caller decides) and record the request."""
         target = self.target(params, surface.operation_name)
+        address, port = (
+            (None, None)
+            if answered_locally(params, surface.embedding)
+            else (target.server_address, target.server_port)
+        )
         invocation: Invocation
         if surface.embedding:
             invocation = self.handler.embedding(
                 target.provider_name,
                 request_model=target.request_model,
-                server_address=target.server_address,
-                server_port=target.server_port,
+                server_address=address,
+                server_port=port,
                 context=context,
             )
         else:
             invocation = self.handler.inference(
                 target.provider_name,
                 request_model=target.request_model,
-                server_address=target.server_address,
-                server_port=target.server_port,
+                server_address=address,
+                server_port=port,
                 operation_name=surface.operation_name,
                 context=context,
             )
@@ -336,3 +341,13 @@ class CallRecorder:
 def _is_stream(result: Any) -> bool:
     """LiteLLM's stream objects are iterators; its responses (pydantic models) are not."""
     return hasattr(result, "__next__") or hasattr(result, "__anext__")
+
+
+def answered_locally(params: Mapping[str, Any], embedding: bool) -> bool:
+    """Whether LiteLLM answers from a mock without sending a request: then no server is named,
+    because ``server.address`` says where the request went. The same tests LiteLLM makes."""
+    if embedding:
+        return params.get("mock_response") is not None
+    return bool(
+        params.get("mock_response") or params.get("mock_tool_calls") or params.get("mock_timeout")
+    )

@@ -267,9 +267,43 @@ def test_mock_response_success(traced: Telemetry) -> None:
     assert response.choices[0].message.content == "hi there"
     span = traced.only_span()
     assert span.attributes["gen_ai.provider.name"] == "openai"
-    assert span.attributes["server.address"] == "api.openai.com"
-    assert span.attributes["server.port"] == 443
+    # No request left the process: no server is named (it is not api.openai.com).
+    assert "server.address" not in span.attributes
+    assert "server.port" not in span.attributes
     assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    (point,) = traced.metric_points("gen_ai.client.operation.duration")
+    assert "server.address" not in point.attributes
+
+
+def test_no_server_for_any_mocked_answer(traced: Telemetry) -> None:
+    list(litellm.completion(model=MODEL, messages=user_messages(), mock_response="hi", stream=True))
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(
+            model=MODEL,
+            messages=user_messages(),
+            mock_response=litellm.RateLimitError("mocked", "openai", "gpt-4o-mini"),
+        )
+    tool_call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    litellm.completion(model=MODEL, messages=user_messages(), mock_tool_calls=[tool_call])
+    spans = traced.finished()
+    assert len(spans) == 3
+    for span in spans:
+        assert "server.address" not in span.attributes, span.name
+        assert "server.port" not in span.attributes, span.name
+
+
+def test_a_real_request_names_its_server(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    """The other side of the tests above: with a request sent, the server is named."""
+    litellm.completion(model=MODEL, messages=user_messages(), **call_args)
+    span = traced.only_span()
+    assert span.attributes["server.address"] == "127.0.0.1"
+    assert isinstance(span.attributes["server.port"], int)
+
+
+def test_mocked_embedding_names_no_server(traced: Telemetry) -> None:
+    litellm.embedding(model="openai/text-embedding-3-small", input=["hi"], mock_response=[0.1])
+    span = traced.only_span()
+    assert "server.address" not in span.attributes
 
 
 def test_cost_attribute_is_litellms_own(traced: Telemetry, call_args: dict[str, Any]) -> None:
