@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from litellm_otel._access import items, mapping
+
 # LiteLLM provider id → the well-known ``gen_ai.provider.name`` value. Anything not listed
 # keeps LiteLLM's own id, as the conventions ask for providers they do not name.
 WELL_KNOWN_PROVIDERS: Final[dict[str, str]] = {
@@ -166,11 +168,11 @@ def _vertex_host(
 
 def _model_regions(key: str | None) -> list[str] | None:
     litellm = _litellm()
-    cost_map = getattr(litellm, "model_cost", None) if litellm is not None else None
-    info = cost_map.get(key) if isinstance(cost_map, dict) and key else None
-    regions = info.get("supported_regions") if isinstance(info, dict) else None
-    if isinstance(regions, list) and regions and all(isinstance(r, str) for r in regions):
-        return regions  # pyright: ignore[reportUnknownVariableType]
+    cost_map = mapping(getattr(litellm, "model_cost", None)) if litellm is not None else None
+    info = mapping(cost_map.get(key)) if cost_map is not None and key else None
+    regions = items(info.get("supported_regions")) if info is not None else None
+    if regions and all(isinstance(region, str) for region in regions):
+        return list(regions)
     return None
 
 

@@ -408,7 +408,7 @@ class RouterInstrumentation:
     def _is_enabled(self) -> bool:
         return self.enabled
 
-    def _after_init(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def _after_init(self, wrapped: Any, instance: object, args: Any, kwargs: Any) -> Any:
         result = wrapped(*args, **kwargs)
         if self.enabled:
             try:
