@@ -29,8 +29,8 @@ STREAM_OPTIONS: Final = {"include_usage": True}
 
 
 def litellm_keeps_unrequested_usage() -> bool:
-    """Whether this LiteLLM keeps a usage chunk it was not asked to return (older releases
-    drop it: asking would then change the request for nothing)."""
+    """Whether this LiteLLM keeps a usage chunk it was not asked to return (a release that
+    drops it would have the request changed for nothing)."""
     try:
         from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
     except Exception:
