@@ -10,13 +10,12 @@ from typing import Any
 import litellm
 import pytest
 
+from litellm_otel._endpoints import ENDPOINT_RULES, rule_for
 from litellm_otel._providers import (
-    ENDPOINT_RULES,
     UNKNOWN_PROVIDER,
     WELL_KNOWN_PROVIDERS,
     ProviderResolver,
     ResolvedTarget,
-    rule_for,
     split_address,
 )
 from tests.support.loopback_server import LoopbackLLMServer
