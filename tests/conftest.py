@@ -27,6 +27,7 @@ from litellm_otel import LiteLLMInstrumentor
 from litellm_otel._failsafe import reset_reported
 from tests.support.loopback_server import LoopbackLLMServer
 from tests.support.telemetry import API_KEY, Telemetry, make_telemetry
+from tests.support.tiers import deselect_unrequested
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
@@ -57,6 +58,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         + (f"; LITELLM_RUST={rust}" if rust is not None else ""),
         "versions: " + ", ".join(versions),
     ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tiers (slow, soak, proxy, phoenix, prometheus) run only when asked for
+    (tests/support/tiers.py)."""
+    deselect_unrequested(config, items)
 
 
 @pytest.fixture

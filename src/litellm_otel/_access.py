@@ -12,9 +12,10 @@ path looks up names chunks usually lack. So a model's storage is read directly, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
-_NOT_PYDANTIC: Final = object()
+#: Typed ``Any`` so that what ``getattr`` returns past it stays LiteLLM's ``Any``.
+_NOT_PYDANTIC: Final[Any] = object()
 # Model class → name → whether the class itself has the name (a property, say). Nested, so
 # a miss (``usage`` on every stream chunk) allocates no key.
 _CLASS_HAS: dict[type, dict[str, bool]] = {}
@@ -23,10 +24,12 @@ _CLASS_HAS: dict[type, dict[str, bool]] = {}
 def field(obj: Any, name: str, default: Any = None) -> Any:
     """``name`` of a mapping or an object alike, without going through pydantic's fallback."""
     if type(obj) is dict:
-        return obj.get(name, default)  # pyright: ignore[reportUnknownMemberType]
+        # The hot path (every chunk, every usage field): ``cast`` would cost more than the
+        # lookup. LiteLLM's dicts are str-keyed with values of any type: ``Any`` is their type.
+        return obj.get(name, default)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     extra = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
     if extra is not _NOT_PYDANTIC:
-        values = obj.__dict__
+        values: dict[str, Any] = obj.__dict__
         if name in values:
             return values[name]
         if extra and name in extra:
@@ -34,7 +37,8 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
         private = getattr(obj, "__pydantic_private__", None)
         if private and name in private:
             return private[name]
-        cls = type(obj)
+        instance: object = obj
+        cls = type(instance)
         names = _CLASS_HAS.get(cls)
         if names is None:
             names = _CLASS_HAS[cls] = {}
@@ -43,7 +47,7 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
             on_class = names[name] = hasattr(cls, name)
         return getattr(obj, name, default) if on_class else default
     if isinstance(obj, Mapping):
-        return obj.get(name, default)  # pyright: ignore[reportUnknownMemberType]
+        return cast("Mapping[str, Any]", obj).get(name, default)
     return getattr(obj, name, default)
 
 
@@ -53,13 +57,16 @@ def plain(value: Any) -> Any:
     For objects read many times in one pass (usage and its details): one dict built here
     makes every following lookup a plain ``.get``.
     """
-    if value is None or type(value) is dict or not hasattr(type(value), "model_fields"):
+    instance: object = value
+    value_type = type(instance)
+    if value is None or value_type is dict or not hasattr(value_type, "model_fields"):
         return value
     values = getattr(value, "__dict__", None)
     if not isinstance(values, dict):
         return value
-    extra = getattr(value, "__pydantic_extra__", None)
-    return {**values, **extra} if extra else values  # pyright: ignore[reportUnknownVariableType]
+    fields = cast("dict[str, Any]", values)
+    extra: dict[str, Any] | None = getattr(value, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
 
 
 def number(value: object) -> float | None:
@@ -79,3 +86,13 @@ def integer(value: object) -> int | None:
 def text(value: object) -> str | None:
     """A non-empty string, or ``None``."""
     return value if isinstance(value, str) and value else None
+
+
+def mapping(value: object) -> Mapping[str, Any] | None:
+    """``value`` when it is a mapping, typed as LiteLLM's are (str keys, values of any type)."""
+    return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else None
+
+
+def items(value: object) -> list[Any] | tuple[Any, ...] | None:
+    """``value`` when it is a list or tuple (LiteLLM's sequences hold values of any type)."""
+    return cast("list[Any] | tuple[Any, ...]", value) if isinstance(value, (list, tuple)) else None

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 #: The escaper ``json.dumps`` uses for strings (with ``ensure_ascii``, as util-genai writes).
-_escape: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii  # pyright: ignore[reportUnknownMemberType]
+_escape: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii
 
 #: The smallest size a value is cut to before whole items go instead.
 MAX_FLOOR: Final = 512

@@ -31,12 +31,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from litellm_otel import _attributes as attrs
-from litellm_otel._access import number
+from litellm_otel._access import mapping, number
 from litellm_otel._failsafe import report_failure
 from litellm_otel._operations import ENTRY_POINTS, Surface
 from litellm_otel._recorder import CallRecorder, Invocation
@@ -67,11 +67,12 @@ def make_callback(recorder: CallRecorder) -> Any:
     """A ``litellm.integrations.custom_logger.CustomLogger`` bound to ``recorder``."""
     from litellm.integrations.custom_logger import CustomLogger
 
-    class EarlyBoundCallTracer(CustomLogger):  # type: ignore[misc]
+    class EarlyBoundCallTracer(CustomLogger):
         """Traces the calls that reached LiteLLM without passing through our wrappers."""
 
         def __init__(self) -> None:
-            super().__init__()
+            # LiteLLM leaves the ``**kwargs`` of ``CustomLogger.__init__`` unannotated.
+            super().__init__()  # pyright: ignore[reportUnknownMemberType]
             self._open: OrderedDict[str, tuple[Surface, Invocation]] = OrderedDict()
             self._lock = threading.Lock()
             self._retired = False
@@ -79,10 +80,11 @@ def make_callback(recorder: CallRecorder) -> Any:
         def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
             if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
                 return
-            if isinstance(kwargs, Mapping) and kwargs.get(_NO_UPSTREAM_CALL):
+            details = mapping(kwargs)
+            if details is None or details.get(_NO_UPSTREAM_CALL):
                 return  # the LiteLLM Proxy logging a request it refused: no provider call
             try:
-                self._start(kwargs)
+                self._start(details)
             except Exception:
                 report_failure("starting an early-bound call's span")
 
@@ -118,7 +120,8 @@ def make_callback(recorder: CallRecorder) -> Any:
                 _end_unreported(invocation)
 
         def _take(self, kwargs: Any) -> tuple[Surface, Invocation] | None:
-            call_id = kwargs.get("litellm_call_id") if isinstance(kwargs, Mapping) else None
+            details = mapping(kwargs)
+            call_id = details.get("litellm_call_id") if details is not None else None
             with self._lock:
                 return self._open.pop(call_id, None) if isinstance(call_id, str) else None
 
@@ -145,7 +148,7 @@ def make_callback(recorder: CallRecorder) -> Any:
                 exception = RuntimeError(str(kwargs.get("error_str") or "LiteLLM call failed"))
             # LiteLLM's logging details hold the call's arguments (its key under
             # ``litellm_params``): the error text is scrubbed of them like a wrapped call's.
-            recorder.fail(entry[1], exception, kwargs if isinstance(kwargs, Mapping) else None)
+            recorder.fail(entry[1], exception, mapping(kwargs))
 
         def log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
@@ -185,15 +188,15 @@ def _request_params(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     routing ones under ``litellm_params``; secrets there are never read.
     """
     params: dict[str, Any] = {}
-    optional = kwargs.get("optional_params")
-    if isinstance(optional, Mapping):
+    optional = mapping(kwargs.get("optional_params"))
+    if optional is not None:
         params.update(optional)
     for key in _REQUEST_KEYS:
         value = kwargs.get(key)
         if value is not None:
             params[key] = value
-    litellm_params = kwargs.get("litellm_params")
-    if isinstance(litellm_params, Mapping):
+    litellm_params = mapping(kwargs.get("litellm_params"))
+    if litellm_params is not None:
         for key in ("api_base", "custom_llm_provider"):
             value = litellm_params.get(key)
             if value is not None:
@@ -219,7 +222,7 @@ _CALLBACK_LISTS: Final = (
 def register(litellm: Any, callback: Any) -> None:
     callbacks = getattr(litellm, "callbacks", None)
     if isinstance(callbacks, list):
-        callbacks.append(callback)
+        cast("list[Any]", callbacks).append(callback)
     else:
         litellm.callbacks = [callback]
 
@@ -231,7 +234,8 @@ def unregister(litellm: Any, callback: Any) -> None:
         for name in _CALLBACK_LISTS:
             entries = getattr(litellm, name, None)
             if isinstance(entries, list):
-                entries[:] = [entry for entry in entries if entry is not callback]
+                kept = [entry for entry in cast("list[Any]", entries) if entry is not callback]
+                entries[:] = kept
     finally:
         retire = getattr(callback, "retire", None)
         if callable(retire):

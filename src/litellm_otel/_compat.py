@@ -8,12 +8,15 @@ release), never a user's call or stream. Each function says why no public substi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
+
+if TYPE_CHECKING:
+    from opentelemetry.util.genai.invocation import GenAIInvocation
 
 #: The util-genai logger that warns about capture-mode values it does not know.
 _UTILS_LOGGER = "opentelemetry.util.genai.utils"
@@ -35,7 +38,7 @@ class _DropInvalidModeWarning(logging.Filter):
 
 
 @contextmanager
-def quiet_capture_mode_warning() -> Iterator[None]:
+def quiet_capture_mode_warning() -> Generator[None, None, None]:
     """util-genai warns that ``true`` is invalid while we accept it: the warning would mislead."""
     logger = logging.getLogger(_UTILS_LOGGER)
     quiet = _DropInvalidModeWarning()
@@ -46,7 +49,7 @@ def quiet_capture_mode_warning() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-def record_chunk_at(invocation: Any, chunk_at: float) -> None:
+def record_chunk_at(invocation: GenAIInvocation, chunk_at: float) -> None:
     """Record one stream chunk that arrived at ``chunk_at`` (a ``timeit.default_timer()``).
 
     The public ``record_stream_chunk()`` stamps the chunk with the time of the call; recording

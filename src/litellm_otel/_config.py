@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.util.genai.types import ContentCapturingMode
 
@@ -196,12 +196,7 @@ def _identity_fields(kwargs: Mapping[str, object]) -> tuple[str, ...]:
         source = PROXY_METRIC_IDENTITY_ENV
         if value is None:
             return DEFAULT_PROXY_METRIC_IDENTITY
-    if isinstance(value, str):
-        entries = [entry.strip().lower() for entry in value.split(",")]
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        entries = [str(entry).strip().lower() for entry in value]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    else:
-        entries = None
+    entries = _identity_entries(value)
     if entries is None or any(
         entry and entry != "none" and entry not in PROXY_METRIC_IDENTITY_FIELDS for entry in entries
     ):
@@ -216,9 +211,18 @@ def _identity_fields(kwargs: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(entry for entry in entries if entry and entry != "none"))
 
 
+def _identity_entries(value: object) -> list[str] | None:
+    """The entries of a comma-separated string or of a collection, lower-cased; else None."""
+    if isinstance(value, str):
+        return [entry.strip().lower() for entry in value.split(",")]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(entry).strip().lower() for entry in cast("Collection[object]", value)]
+    return None
+
+
 def _callable(kwargs: Mapping[str, object], name: str) -> Callable[..., Any] | None:
     value = kwargs.get(name)
     if value is not None and not callable(value):
         _logger.warning("litellm-otel: instrument(%s=...) is not callable; ignored", name)
         return None
-    return value  # type: ignore[return-value]
+    return value

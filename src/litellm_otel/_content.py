@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, is_dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.util.genai.types import (
     FunctionToolDefinition,
@@ -120,8 +120,11 @@ class ContentPolicy:
     # --- filtering (and parsing what the filter saw as text) ---------------------------------
 
     def _filter(self, text: str) -> str | None:
+        content_filter = self.content_filter
+        if content_filter is None:  # called only with a filter set
+            return text
         try:
-            filtered = self.content_filter(text)  # type: ignore[misc]  # set when called
+            filtered = content_filter(text)
         except Exception as error:
             raise _FilterFailed from error
         return None if filtered is None else str(filtered)
@@ -188,13 +191,15 @@ class ContentPolicy:
 
     def _response(self, part: ToolCallResponsePart, sources: Sources) -> bool:
         response = part.response
+        # A tool result given as the convention's parts (an image, say) is filtered part by part.
+        parts = cast("list[MessagePart]", response) if type(response) is list else None
         if isinstance(response, str):
             text = self._filter(response)
             if text is None:
                 return False
             part.response = text
-        elif type(response) is list and all(_is_part(item) for item in response):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-            part.response = self._parts(response, sources)  # pyright: ignore[reportUnknownArgumentType]
+        elif parts is not None and all(_is_part(item) for item in parts):
+            part.response = self._parts(parts, sources)
         elif response is not None:
             value = self._structured(response, sources)
             if value is _DROP:

@@ -52,7 +52,7 @@ class LatestConventions:
             size = max(expected, max(by_index) + 1)
             reasons = [str(by_index.get(index, ERROR_REASON)) for index in range(size)]
         else:
-            reasons = list(invocation.finish_reasons or ())
+            reasons: list[str] = list(invocation.finish_reasons or ())
             reasons.extend([ERROR_REASON] * (expected - len(reasons)))
         if reasons != invocation.finish_reasons:
             invocation.finish_reasons = reasons

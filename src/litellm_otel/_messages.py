@@ -280,8 +280,9 @@ def tool_output(content: Any) -> Any:
     parts = content_parts(content)
     if not parts:
         return None
-    if all(type(part) is TextPart for part in parts):
-        return "".join(part.content for part in parts)  # type: ignore[union-attr]
+    texts = [part.content for part in parts if type(part) is TextPart]
+    if len(texts) == len(parts):
+        return "".join(texts)
     return parts
 
 

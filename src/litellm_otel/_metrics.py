@@ -216,7 +216,12 @@ class _ByOperation(Histogram):
         self, amount: float, attributes: Attributes = None, context: Context | None = None
     ) -> None:
         operation = attributes.get(_OPERATION) if attributes else None
-        target = self._routes.get(operation, self._default)  # type: ignore[arg-type]
+        # An attribute value may be a sequence (unhashable): only a name selects a route.
+        target = (
+            self._routes.get(operation, self._default)
+            if isinstance(operation, str)
+            else self._default
+        )
         if target is not None:
             target.record(amount, attributes, context)
 

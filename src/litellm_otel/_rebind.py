@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from litellm_otel._failsafe import report_failure
 
@@ -32,7 +32,7 @@ _SKIPPED_PACKAGES: Final = ("litellm", "opentelemetry", "wrapt")
 # of the module's runs. A module whose type overrides attribute access (``importlib``'s
 # ``LazyLoader`` executes the module on its first attribute read) is passed over: it has not
 # run yet, so it holds no reference of ours, and reading it must not make it run.
-_MODULE_NAMESPACE: Final = types.ModuleType.__dict__["__dict__"]
+_MODULE_NAMESPACE: Final[types.GetSetDescriptorType] = vars(types.ModuleType)["__dict__"]
 _PLAIN_ATTRIBUTE_ACCESS: Final = types.ModuleType.__getattribute__
 
 
@@ -46,8 +46,10 @@ def _skipped(module_name: str) -> bool:
 def _namespaces() -> Iterator[dict[str, Any]]:
     """The namespaces of the loaded modules we may rebind in, read without running any code."""
     # A copy made in one step: other threads import while we walk (and a list built item by
-    # item can run the garbage collector, whose finalizers may import too).
-    for module_name, module in sys.modules.copy().items():
+    # item can run the garbage collector, whose finalizers may import too). Anyone may write
+    # to ``sys.modules``: its keys are not always strings, nor its values modules.
+    modules = cast("dict[object, object]", sys.modules.copy())
+    for module_name, module in modules.items():
         module_type = type(module)
         if (
             not isinstance(module_name, str)
@@ -58,7 +60,7 @@ def _namespaces() -> Iterator[dict[str, Any]]:
             continue
         namespace = _MODULE_NAMESPACE.__get__(module, module_type)
         if isinstance(namespace, dict):
-            yield namespace  # pyright: ignore[reportUnknownReturnType]
+            yield cast("dict[str, Any]", namespace)
 
 
 def rebind(replacements: Mapping[int, tuple[Any, Any]]) -> Rebound:

@@ -33,9 +33,10 @@ import re
 import sys
 import traceback
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import quote
 
+from litellm_otel._access import items, mapping
 from litellm_otel._config import Options
 from litellm_otel._hooks import SECRET_INSIDE, SECRET_PARAMETERS
 from litellm_otel._secret_patterns import (
@@ -170,7 +171,7 @@ class Redaction:
             start = text.find(form)
             while start >= 0:
                 # the same credential continued: a longer token, a masked tail
-                end = _KEYISH.match(text, start + len(form)).end()  # type: ignore[union-attr]
+                end = _keyish_end(text, start + len(form))
                 spans.append((start, end))
                 start = text.find(form, end)
         if self._tails is not None:  # masked with the tail visible: "sk-proj-****6789"
@@ -183,7 +184,7 @@ class Redaction:
             start = text.find(secret[:seed])
             while start >= 0:
                 common = _common_prefix(text, start, secret)
-                spans.append((start, _KEYISH.match(text, start + common).end()))  # type: ignore[union-attr]
+                spans.append((start, _keyish_end(text, start + common)))
                 start = text.find(secret[:seed], start + common)
         return spans
 
@@ -203,6 +204,13 @@ def _forms(value: str, *, url: bool = False) -> set[str]:
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
     forms.add(json.dumps(escaped)[1:-1])  # JSON quoted inside a JSON string
     return forms
+
+
+def _keyish_end(text: str, start: int) -> int:
+    """Where the credential-like run from ``start`` ends (``_KEYISH`` matches the empty string
+    too, so it always matches)."""
+    match = _KEYISH.match(text, start)
+    return match.end() if match is not None else start
 
 
 def _common_prefix(text: str, start: int, value: str, offset: int = 0) -> int:
@@ -327,16 +335,20 @@ def _content_strings(value: Any, out: set[str], depth: int) -> None:
         return
     if depth >= _MAX_DEPTH:
         return
-    if isinstance(value, (list, tuple)):
-        for inner in value:  # pyright: ignore[reportUnknownVariableType]
+    sequence = items(value)
+    if sequence is not None:
+        for inner in sequence:
             _content_strings(inner, out, depth + 1)
         return
-    if not isinstance(value, Mapping):
-        fields = getattr(value, "__dict__", None) if hasattr(type(value), "model_fields") else None
-        if not isinstance(fields, dict):
+    fields = mapping(value)
+    if fields is None:
+        instance: object = value
+        is_model = hasattr(type(instance), "model_fields")
+        stored = getattr(value, "__dict__", None) if is_model else None
+        if not isinstance(stored, dict):
             return
-        value = fields  # pyright: ignore[reportUnknownVariableType]
-    for key, inner in value.items():  # pyright: ignore[reportUnknownVariableType]
+        fields = cast("dict[str, Any]", stored)
+    for key, inner in fields.items():
         if key not in _NOT_CONTENT:
             _content_strings(inner, out, depth + 1)
 

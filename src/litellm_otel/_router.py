@@ -58,7 +58,7 @@ from litellm_otel._operations import ENTRY_POINTS
 from litellm_otel._redaction import Redaction
 from litellm_otel._streams import proxy_for
 
-# What every ``wrapt`` wrapper is an instance of (wrapt 2 splits the base off ``ObjectProxy``).
+# What every ``wrapt`` wrapper is an instance of: a base beside ``ObjectProxy``, if wrapt has one.
 _WRAPPER_BASE: Final[type] = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 #: The Router call in progress, a value of the OpenTelemetry context (so a stream's reads,
@@ -347,10 +347,10 @@ class RouterInstrumentation:
     """Wraps the Router methods and observes the attempts the call recorder reports.
 
     Methods are wrapped on the class where LiteLLM defines them there, and on each new instance
-    for the ones ``Router.__init__`` assigns per instance (``responses`` and ``aresponses`` in
-    recent releases), which no class-level wrapper can reach. Per-instance wrappers outlive
-    ``uninstrument()`` on the instances that have them; they check :attr:`enabled` and pass
-    calls straight through once it is false.
+    for the ones ``Router.__init__`` assigns per instance (``responses`` and ``aresponses``, in
+    the releases that assign them so), which no class-level wrapper can reach. Per-instance
+    wrappers outlive ``uninstrument()`` on the instances that have them; they check
+    :attr:`enabled` and pass calls straight through once it is false.
 
     A Router class that defines no method itself but serves them through its metaclass (a
     facade over a core class, as LiteLLM's Rust-core Router is) is wrapped on the class too:
@@ -408,7 +408,7 @@ class RouterInstrumentation:
     def _is_enabled(self) -> bool:
         return self.enabled
 
-    def _after_init(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def _after_init(self, wrapped: Any, instance: object, args: Any, kwargs: Any) -> Any:
         result = wrapped(*args, **kwargs)
         if self.enabled:
             try:

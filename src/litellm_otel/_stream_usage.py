@@ -22,15 +22,15 @@ installed release to them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 #: What the provider is asked for.
 STREAM_OPTIONS: Final = {"include_usage": True}
 
 
 def litellm_keeps_unrequested_usage() -> bool:
-    """Whether this LiteLLM keeps a usage chunk it was not asked to return (older releases
-    drop it: asking would then change the request for nothing)."""
+    """Whether this LiteLLM keeps a usage chunk it was not asked to return (a release that
+    drops it would have the request changed for nothing)."""
     try:
         from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
     except Exception:
@@ -62,7 +62,7 @@ def kept_usage_chunk(stream: Any) -> Any:
     chunks = getattr(stream, "chunks", None)
     if not isinstance(chunks, list):
         return None
-    for chunk in reversed(chunks):  # pyright: ignore[reportUnknownVariableType]
-        if getattr(chunk, "usage", None) is not None:  # pyright: ignore[reportUnknownArgumentType]
-            return chunk  # pyright: ignore[reportUnknownVariableType]
+    for chunk in reversed(cast("list[Any]", chunks)):
+        if getattr(chunk, "usage", None) is not None:
+            return chunk
     return None

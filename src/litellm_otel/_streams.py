@@ -19,6 +19,10 @@ the proxy holds. A copy of the proxy shares it; when no proxy holds it any more,
 ends a span nobody ended.
 """
 
+# The protocol functions below become methods of the per-type proxy classes, and wrapt keeps a
+# proxy's own state under ``_self_`` names: their reads of ``_self_session`` are a class's own.
+# pyright: reportPrivateUsage=false
+
 from __future__ import annotations
 
 import asyncio
@@ -37,6 +41,10 @@ from litellm_otel._stream_usage import kept_usage_chunk
 if TYPE_CHECKING:
     from litellm_otel._operations import StreamState
     from litellm_otel._recorder import CallRecorder, Invocation
+
+    _ProxyBase = wrapt.BaseObjectProxy[Any]  # LiteLLM's streams, of any type
+else:  # generic in wrapt's stubs only: the class itself is used unsubscripted
+    _ProxyBase = wrapt.BaseObjectProxy
 
 
 class Session(Protocol):
@@ -160,7 +168,7 @@ class StreamSession:
             pass
 
 
-class _StreamProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class _StreamProxy(_ProxyBase):
     """What every stream proxy shares; the protocol methods are added per wrapped type."""
 
     _self_session: Session
@@ -310,17 +318,17 @@ class _Unsupported:
 def _with_error(type_name: str, asynchronous: bool) -> str:
     """Python's own message for ``with`` / ``async with`` on an object of ``type_name``
     lacking the protocol (asked of Python, since its wording changes between releases)."""
-    plain = type(type_name, (), {})()
+    plain: Any = type(type_name, (), {})()  # lacks the protocol on purpose: Any, unchecked
     if not asynchronous:
         try:
-            with plain:  # type: ignore[attr-defined]
+            with plain:
                 pass
         except (TypeError, AttributeError) as error:
             return str(error)
         return ""
 
     async def enter() -> None:
-        async with plain:  # type: ignore[attr-defined]
+        async with plain:
             pass
 
     step = enter()
@@ -356,7 +364,7 @@ def _proxy_class(wrapped_type: type) -> type[_StreamProxy]:
         return _CLASSES.setdefault(wrapped_type, cls)
 
 
-def proxy_for(stream: Any, session: Session) -> Any:
+def proxy_for(stream: object, session: Session) -> Any:
     return _proxy_class(type(stream))(stream, session)
 
 

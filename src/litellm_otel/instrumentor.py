@@ -14,9 +14,7 @@ from typing import Any
 import wrapt
 from opentelemetry import trace
 from opentelemetry._logs import get_logger
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter, get_meter_provider
 from opentelemetry.semconv.schemas import Schemas
@@ -34,7 +32,7 @@ from litellm_otel._recorder import CallRecorder, MetricIdentity
 from litellm_otel._redaction import redacts_content
 from litellm_otel._router import RouterInstrumentation
 from litellm_otel._wrappers import ArgumentBinder, make_wrapper
-from litellm_otel.package import _instruments
+from litellm_otel.package import _instruments  # pyright: ignore[reportPrivateUsage] (the name all instrumentation packages use)
 from litellm_otel.version import __version__
 
 SCOPE = "litellm_otel"
@@ -43,7 +41,7 @@ SCOPE = "litellm_otel"
 SCHEMA_URL = Schemas.V1_37_0.value
 
 
-class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class LiteLLMInstrumentor(BaseInstrumentor):
     """Instruments LiteLLM's public call functions with GenAI spans and metrics.
 
     Options (keyword arguments of ``instrument()``; environment variables in

@@ -1,17 +1,42 @@
-"""Chat spans: attributes from requests and responses, sync and async, via the loopback server."""
+"""Chat: spans of real calls through the loopback server, sync and async; then the mapping
+(``_operations/chat.py``) alone, given plain arguments and responses."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.genai.types import (
+    FunctionToolDefinition,
+    InputMessage,
+    OutputMessage,
+    TextPart,
+    ToolCallRequestPart,
+)
 
-from tests.support.telemetry import API_KEY, Telemetry, user_messages
+from litellm_otel._operations import chat
+from tests.support.invocations import Invocations, recorded
+from tests.support.telemetry import API_KEY, PROMPT, Telemetry, user_messages
 
 MODEL = "openai/gpt-4o-mini"
+
+
+def _loopback_cost() -> float:
+    """What the loopback's answer costs by LiteLLM's price map: 12 input tokens of which 4
+    cached, 5 output tokens."""
+    prices = litellm.model_cost["gpt-4o-mini"]
+    return (
+        8 * prices["input_cost_per_token"]
+        + 4 * prices["cache_read_input_token_cost"]
+        + 5 * prices["output_cost_per_token"]
+    )
+
+
+LOOPBACK_COST = _loopback_cost()
 
 
 def test_sync_completion_span(traced: Telemetry, call_args: dict[str, Any], server: Any) -> None:
@@ -39,9 +64,9 @@ def test_sync_completion_span(traced: Telemetry, call_args: dict[str, Any], serv
         "litellm.provider": "openai",
         "litellm.request.model": MODEL,
         # LiteLLM's own cost of the call, as it hands it to the caller
-        "litellm.response_cost": response._hidden_params["response_cost"],
+        "litellm.response_cost": pytest.approx(LOOPBACK_COST, rel=1e-9),
     }
-    assert span.attributes["litellm.response_cost"] > 0
+    assert response._hidden_params["response_cost"] == pytest.approx(LOOPBACK_COST, rel=1e-9)
     assert response.id.startswith("chatcmpl-loopback-")
 
 
@@ -76,18 +101,33 @@ async def test_async_completion_span(traced: Telemetry, call_args: dict[str, Any
 
 
 def test_positional_arguments_give_the_same_span(
-    traced: Telemetry, call_args: dict[str, Any]
+    traced: Telemetry, call_args: dict[str, Any], server: Any
 ) -> None:
-    litellm.completion(MODEL, user_messages(), None, 0.5, **call_args)
-    litellm.completion(model=MODEL, messages=user_messages(), temperature=0.5, **call_args)
+    responses = [
+        litellm.completion(MODEL, user_messages(), None, 0.5, **call_args),
+        litellm.completion(model=MODEL, messages=user_messages(), temperature=0.5, **call_args),
+    ]
 
-    positional, keyword = traced.finished()
-    ignore = {"gen_ai.response.id", "litellm.response_cost"}
-    assert {k: v for k, v in positional.attributes.items() if k not in ignore} == {
-        k: v for k, v in keyword.attributes.items() if k not in ignore
-    }
-    assert positional.attributes["gen_ai.request.temperature"] == 0.5
-    assert positional.name == keyword.name
+    for span, response in zip(traced.finished(), responses, strict=True):
+        assert span.name == "chat gpt-4o-mini"
+        assert dict(span.attributes) == {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.request.temperature": 0.5,
+            "server.address": "127.0.0.1",
+            "server.port": server.port,
+            "gen_ai.response.id": response.id,
+            "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+            "gen_ai.response.finish_reasons": ("stop",),
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 5,
+            "gen_ai.usage.cache_read.input_tokens": 4,
+            "gen_ai.usage.reasoning.output_tokens": 2,
+            "litellm.provider": "openai",
+            "litellm.request.model": MODEL,
+            "litellm.response_cost": pytest.approx(LOOPBACK_COST, rel=1e-9),
+        }
 
 
 def test_every_request_parameter(traced: Telemetry, call_args: dict[str, Any]) -> None:
@@ -307,10 +347,11 @@ def test_mocked_embedding_names_no_server(traced: Telemetry) -> None:
 
 
 def test_cost_attribute_is_litellms_own(traced: Telemetry, call_args: dict[str, Any]) -> None:
+    """The cost LiteLLM hands the caller (its price map applied to the usage), not ours."""
     response = litellm.completion(model=MODEL, messages=user_messages(), **call_args)
-    assert traced.only_span().attributes["litellm.response_cost"] == pytest.approx(
-        response._hidden_params["response_cost"]
-    )
+    cost = traced.only_span().attributes["litellm.response_cost"]
+    assert cost == response._hidden_params["response_cost"]
+    assert cost == pytest.approx(LOOPBACK_COST, rel=1e-9)
 
 
 def test_cache_hit_attribute(traced: Telemetry, call_args: dict[str, Any], server: Any) -> None:
@@ -330,7 +371,7 @@ def test_cache_hit_attribute(traced: Telemetry, call_args: dict[str, Any], serve
     assert len([r for r in server.requests if r.path.endswith("/chat/completions")]) == 1
     miss, hit = traced.finished()
     assert hit.attributes["litellm.cache_hit"] is True
-    assert miss.attributes.get("litellm.cache_hit") in (None, False)
+    assert "litellm.cache_hit" not in miss.attributes  # LiteLLM says None for a miss
 
 
 @pytest.mark.parametrize(
@@ -355,3 +396,271 @@ def test_provider_names(
     assert attributes["gen_ai.provider.name"] == provider_name
     assert attributes["litellm.provider"] == litellm_provider
     assert attributes["gen_ai.request.model"] == model.split("/", 1)[1]
+
+
+# -- the mapping alone: chat.py given plain arguments and responses, no LiteLLM call -----------
+
+
+class _Answer:
+    """A pydantic model class passed as ``response_format`` (structured output)."""
+
+
+@pytest.mark.parametrize(
+    ("response_format", "expected"),
+    [
+        (None, None),
+        (_Answer, "json"),
+        ({"type": "json_object"}, "json"),
+        ({"type": "json_schema", "json_schema": {"name": "a"}}, "json"),
+        ({"type": "text"}, "text"),
+        ({"type": "xml"}, None),
+        ({}, None),
+        (SimpleNamespace(type="json_schema"), "json"),
+    ],
+)
+def test_output_type(response_format: Any, expected: str | None) -> None:
+    assert chat.output_type(response_format) == expected
+
+
+@pytest.mark.parametrize(
+    ("stop", "expected"),
+    [
+        ("END", ["END"]),
+        (["a", 3, "b"], ["a", "b"]),
+        (("x",), ["x"]),
+        ([1, 2], None),
+        ([], None),
+        (5, None),
+        (iter(["a"]), None),  # a one-shot iterator is not read (LiteLLM still needs it)
+    ],
+)
+def test_stop_sequences(stop: Any, expected: list[str] | None) -> None:
+    assert chat.stop_sequences(stop) == expected
+
+
+def test_every_request_parameter_without_content(made: Invocations) -> None:
+    invocation = made.inference()
+    params = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": PROMPT}],
+        "temperature": 0,
+        "top_p": 0.9,
+        "top_k": 40,
+        "frequency_penalty": 0.1,
+        "presence_penalty": -0.2,
+        "seed": 7,
+        "max_tokens": 100,
+        "max_completion_tokens": 64,  # max_tokens wins
+        "stop": "END",
+        "n": 2,
+        "stream": True,
+        "reasoning_effort": "low",
+        "response_format": {"type": "json_object"},
+        "tools": [{"type": "function", "function": {"name": "f"}}],
+    }
+    chat.apply_request(invocation, params, False)
+    assert recorded(invocation) == {
+        "temperature": 0.0,
+        "top_p": 0.9,
+        "top_k": 40,
+        "frequency_penalty": 0.1,
+        "presence_penalty": -0.2,
+        "seed": 7,
+        "max_tokens": 100,
+        "stop_sequences": ["END"],
+        "request_choice_count": 2,
+        "request_stream": True,
+        "reasoning_level": "low",
+        "output_type": "json",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {}),
+        ({"max_completion_tokens": 64}, {"max_tokens": 64}),
+        ({"n": 1, "stream": False}, {}),  # the defaults, not recorded
+        ({"temperature": None, "seed": None}, {}),
+        # bools are not numbers, a float is no integer count: dropped, not converted
+        ({"temperature": True, "top_k": 40.0, "seed": "7", "n": True}, {}),
+        ({"reasoning_effort": 3, "response_format": {"type": "xml"}}, {}),
+        ({"stop": [1]}, {}),
+    ],
+)
+def test_request_parameters_are_recorded_only_as_passed(
+    made: Invocations, params: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    invocation = made.inference()
+    chat.apply_request(invocation, params, False)
+    assert recorded(invocation) == expected
+
+
+def test_request_content_when_captured(made: Invocations) -> None:
+    invocation = made.inference()
+    tool = {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather", "parameters": {"a": 1}},
+    }
+    params = {
+        "messages": [
+            {"role": "system", "content": "Be brief"},
+            {"role": "user", "content": PROMPT},
+        ],
+        "tools": [tool],
+    }
+    chat.apply_request(invocation, params, True)
+    assert recorded(invocation) == {
+        "input_messages": [
+            InputMessage(role="system", parts=[TextPart(content="Be brief")]),
+            InputMessage(role="user", parts=[TextPart(content=PROMPT)]),
+        ],
+        "tool_definitions": [
+            FunctionToolDefinition(name="get_weather", description="Weather", parameters={"a": 1})
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("prompt", "captured_fields"),
+    [
+        (
+            "Say hi",
+            {"input_messages": [InputMessage(role="user", parts=[TextPart(content="Say hi")])]},
+        ),
+        (
+            ["one", 2, "three"],
+            {
+                "input_messages": [
+                    InputMessage(role="user", parts=[TextPart(content="one")]),
+                    InputMessage(role="user", parts=[TextPart(content="three")]),
+                ]
+            },
+        ),
+        ([1, 2], {}),  # token ids are no text: input messages stay empty
+    ],
+)
+def test_text_completion_prompt(
+    made: Invocations, prompt: Any, captured_fields: dict[str, Any]
+) -> None:
+    captured = made.inference("text_completion")
+    chat.apply_text_request(captured, {"prompt": prompt, "temperature": 0.5}, True)
+    assert recorded(captured) == {"temperature": 0.5, **captured_fields}
+    uncaptured = made.inference("text_completion")
+    chat.apply_text_request(uncaptured, {"prompt": prompt, "temperature": 0.5}, False)
+    assert recorded(uncaptured) == {"temperature": 0.5}
+
+
+#: A Chat Completions response as LiteLLM hands it back, as a dict: every field the mapping reads.
+CHAT_RESPONSE: dict[str, Any] = {
+    "id": "chatcmpl-1",
+    "model": "gpt-4o-mini-2024-07-18",
+    "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hi"}},
+        {
+            "index": 1,
+            "finish_reason": "tool_calls",
+            "message": {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    }
+                ],
+            },
+        },
+    ],
+    "usage": {
+        "prompt_tokens": 12,
+        "completion_tokens": 5,
+        "total_tokens": 17,
+        "prompt_tokens_details": {"cached_tokens": 4},
+        "completion_tokens_details": {"reasoning_tokens": 2},
+    },
+    "_hidden_params": {"response_cost": 4.5e-06, "cache_hit": False},
+}
+
+CHAT_RESPONSE_FIELDS: dict[str, Any] = {
+    "response_id": "chatcmpl-1",
+    "response_model_name": "gpt-4o-mini-2024-07-18",
+    "finish_reasons": ["stop", "tool_calls"],
+    "input_tokens": 12,
+    "output_tokens": 5,
+    "cache_read_input_tokens": 4,
+    "thinking_tokens": 2,
+    "attributes": {"litellm.response_cost": 4.5e-06, "litellm.cache_hit": False},
+}
+
+
+def test_response_without_content(made: Invocations) -> None:
+    invocation = made.inference()
+    chat.apply_response(invocation, CHAT_RESPONSE, False)
+    assert recorded(invocation) == CHAT_RESPONSE_FIELDS
+
+
+def test_response_content_when_captured(made: Invocations) -> None:
+    invocation = made.inference()
+    chat.apply_response(invocation, CHAT_RESPONSE, True)
+    assert recorded(invocation) == {
+        **CHAT_RESPONSE_FIELDS,
+        "output_messages": [
+            OutputMessage(role="assistant", parts=[TextPart(content="Hi")], finish_reason="stop"),
+            OutputMessage(
+                role="assistant",
+                parts=[
+                    ToolCallRequestPart(
+                        arguments={"city": "Paris"}, name="get_weather", id="call_1"
+                    )
+                ],
+                finish_reason="tool_call",
+            ),
+        ],
+    }
+
+
+def test_response_as_litellms_model_reads_the_same(made: Invocations) -> None:
+    """The pydantic ``ModelResponse`` (usage kept as an extra, ``_hidden_params`` private)."""
+    response = litellm.ModelResponse(
+        id="chatcmpl-1",
+        model="gpt-4o-mini-2024-07-18",
+        choices=CHAT_RESPONSE["choices"],
+        usage=litellm.Usage(**CHAT_RESPONSE["usage"]),
+    )
+    response._hidden_params = dict(CHAT_RESPONSE["_hidden_params"])
+    invocation = made.inference()
+    chat.apply_response(invocation, response, False)
+    assert recorded(invocation) == CHAT_RESPONSE_FIELDS
+
+
+def test_response_that_says_nothing_sets_nothing(made: Invocations) -> None:
+    invocation = made.inference()
+    chat.apply_response(invocation, {"choices": [{"finish_reason": None}]}, True)
+    assert recorded(invocation) == {
+        "output_messages": [OutputMessage(role="assistant", parts=[], finish_reason=None)]
+    }
+
+
+def test_text_completion_response(made: Invocations) -> None:
+    response = {
+        "id": "cmpl-1",
+        "model": "gpt-3.5-turbo-instruct",
+        "choices": [{"index": 0, "text": "Hello", "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+    }
+    invocation = made.inference("text_completion")
+    chat.apply_text_response(invocation, response, True)
+    assert recorded(invocation) == {
+        "response_id": "cmpl-1",
+        "response_model_name": "gpt-3.5-turbo-instruct",
+        "finish_reasons": ["length"],
+        "input_tokens": 3,
+        "output_tokens": 1,
+        "output_messages": [
+            OutputMessage(
+                role="assistant", parts=[TextPart(content="Hello")], finish_reason="length"
+            )
+        ],
+    }

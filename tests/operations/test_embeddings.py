@@ -1,4 +1,5 @@
-"""Embedding spans: sync, async, several inputs, dimensions and encoding formats."""
+"""Embeddings: spans of real calls (sync, async, several inputs, dimensions, encoding formats);
+then the mapping (``_operations/embeddings.py``) alone."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
+from litellm_otel._operations import embeddings
+from tests.support.invocations import Invocations, recorded
 from tests.support.telemetry import Telemetry
 
 MODEL = "openai/text-embedding-3-small"
@@ -21,7 +24,9 @@ def test_embedding_span(traced: Telemetry, call_args: dict[str, Any], server: An
     assert span.name == "embeddings text-embedding-3-small"
     assert span.kind is SpanKind.CLIENT
     attributes = dict(span.attributes)
-    attributes.pop("litellm.response_cost", None)
+    # LiteLLM's cost: its price map applied to the 9 input tokens the loopback reports
+    price = litellm.model_cost["text-embedding-3-small"]["input_cost_per_token"]
+    assert attributes.pop("litellm.response_cost") == pytest.approx(9 * price, rel=1e-9)
     assert attributes == {
         "gen_ai.operation.name": "embeddings",
         "gen_ai.provider.name": "openai",
@@ -68,3 +73,60 @@ def test_embedding_error(traced: Telemetry, call_args: dict[str, Any]) -> None:
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "RateLimitError"
     assert span.attributes["http.response.status_code"] == 429
+
+
+# -- the mapping alone: embeddings.py given plain arguments and responses ----------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (
+            {"dimensions": 256, "encoding_format": "base64"},
+            {"dimension_count": 256, "encoding_formats": ["base64"]},
+        ),
+        ({"dimensions": True, "encoding_format": 1}, {}),
+        ({"input": ["private text"], "model": MODEL}, {}),  # the input is never recorded
+    ],
+)
+def test_request_mapping(made: Invocations, params: dict[str, Any], expected: Any) -> None:
+    for capture in (False, True):
+        invocation = made.embedding()
+        embeddings.apply_request(invocation, params, capture)
+        assert recorded(invocation) == expected, capture
+
+
+RESPONSE: dict[str, Any] = {
+    "model": "text-embedding-3-small",
+    "data": [
+        {"index": 0, "embedding": [0.1, 0.2, 0.3]},
+        {"index": 1, "embedding": [0.4, 0.5, 0.6]},
+    ],
+    "usage": {"prompt_tokens": 9, "total_tokens": 9},
+    "_hidden_params": {"response_cost": 1.8e-07},
+}
+
+
+def test_response_mapping(made: Invocations) -> None:
+    invocation = made.embedding()
+    embeddings.apply_response(invocation, RESPONSE, True)
+    assert recorded(invocation) == {
+        "response_model_name": "text-embedding-3-small",
+        "dimension_count": 3,  # the vectors' length, when the call asked for none
+        "input_tokens": 9,
+        "attributes": {"litellm.response_cost": 1.8e-07},
+    }
+
+
+def test_requested_dimensions_are_kept(made: Invocations) -> None:
+    invocation = made.embedding()
+    embeddings.apply_request(invocation, {"dimensions": 2}, False)
+    embeddings.apply_response(invocation, RESPONSE, False)
+    assert recorded(invocation)["dimension_count"] == 2
+
+
+def test_base64_vectors_have_no_countable_dimension(made: Invocations) -> None:
+    invocation = made.embedding()
+    response = {"model": "m", "data": [{"embedding": "AAAAAA=="}], "usage": None}
+    embeddings.apply_response(invocation, response, False)
+    assert recorded(invocation) == {"response_model_name": "m"}

@@ -10,7 +10,7 @@ Phoenix lives in its own virtual environment (``scripts/phoenix_env.sh``; ``PHOE
 default ``.venv-phoenix``) because its dependency pins must not leak into the project's venv;
 the tests talk to it only over HTTP and gRPC.
 
-Selection: these tests are *deselected* unless ``-m`` mentions ``phoenix`` or
+Selection: a tier (tests/support/tiers.py), *deselected* unless ``-m`` names ``phoenix`` or
 ``RUN_PHOENIX=1`` is set, so a plain ``pytest`` / ``make test`` never needs Phoenix. Once
 selected they never skip: a missing or broken Phoenix venv is an error with the command that
 fixes it, because a tier that quietly skips in CI tests nothing.
@@ -40,7 +40,6 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MARKER = "phoenix"
 STARTUP_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
 LOG_TAIL_CHARS = 4000
@@ -59,42 +58,6 @@ PHOENIX_SETTINGS: dict[str, str] = {
     # Migrations otherwise echo every CREATE TABLE into the log we show on failure.
     "PHOENIX_LOG_MIGRATIONS": "false",
 }
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker here so ``--strict-markers`` passes without touching pyproject."""
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}: needs a real Arize Phoenix server (scripts/phoenix_env.sh); deselected "
-        f"unless -m mentions '{MARKER}' or RUN_PHOENIX=1",
-    )
-
-
-def phoenix_selected(config: pytest.Config) -> bool:
-    """Whether the run asked for the tier: ``RUN_PHOENIX=1`` or a ``-m`` expression naming it.
-
-    Any expression that names the marker counts (``-m phoenix``, ``-m "phoenix or slow"``);
-    pytest's own ``-m`` filtering then decides per test, so ``-m "not phoenix"`` still
-    deselects them.
-    """
-    if os.environ.get("RUN_PHOENIX") == "1":
-        return True
-    expression = str(config.getoption("markexpr", "") or "")
-    words = expression.replace("(", " ").replace(")", " ").split()
-    return MARKER in words
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the tier by default, so ``make test`` neither needs nor waits for Phoenix."""
-    if phoenix_selected(config):
-        return
-    deselected = [item for item in items if item.get_closest_marker(MARKER) is not None]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item.get_closest_marker(MARKER) is None]
-
-
-# --------------------------------------------------------------------------- the server
 
 
 def phoenix_venv() -> Path:

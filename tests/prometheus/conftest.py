@@ -8,9 +8,9 @@ Proxies in two phases (so every counter rises between scrapes and every rate is 
 waits until Prometheus has scraped all of it, then the tests run every panel's and every
 rule's query (tests/prometheus/test_dashboard.py, test_alerts.py).
 
-Selection: deselected unless ``-m`` names ``prometheus`` or ``RUN_PROMETHEUS=1``
-(``make test-prometheus``). Once selected nothing skips: a missing ``prometheus`` binary is an
-error that says how to install it.
+Selection: a tier (tests/support/tiers.py), deselected unless ``-m`` names ``prometheus`` or
+``RUN_PROMETHEUS=1`` (``make test-prometheus``). Once selected nothing skips: a missing
+``prometheus`` binary is an error that says how to install it.
 """
 
 from __future__ import annotations
@@ -40,35 +40,13 @@ from tests.prometheus.stack import (
     tool,
 )
 from tests.support.loopback_server import LoopbackLLMServer
+from tests.support.tiers import selected
 
 MARKER = "prometheus"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}: runs a real Prometheus against the LiteLLM Proxy (make test-prometheus)",
-    )
-
-
-def selected(config: pytest.Config) -> bool:
-    if os.environ.get("RUN_PROMETHEUS") == "1":
-        return True
-    expression = str(config.getoption("markexpr", "") or "")
-    return MARKER in expression.replace("(", " ").replace(")", " ").split()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if selected(config):
-        return
-    kept = [item for item in items if item.get_closest_marker(MARKER) is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-        items[:] = kept
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    if not selected(config):
+    if not selected(config, MARKER):
         return []
     try:
         version = subprocess.run(

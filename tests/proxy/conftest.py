@@ -8,9 +8,9 @@ the outside. So each test module run starts ``litellm -c <config>`` from the ven
 with the loopback LLM server as the only upstream and ``tests/support/otlp_receiver.py`` as the only
 backend; tests talk to it with httpx.
 
-The proxy takes 15-40 s to start, so these tests are marked ``proxy`` and deselected by
-default: ``make test`` stays fast, ``make test-proxy`` (``pytest -m proxy``, or ``RUN_PROXY=1``)
-runs them.
+The proxy takes a while to start, so these tests are marked ``proxy``, a tier
+(tests/support/tiers.py): ``make test`` leaves them out, ``make test-proxy`` (``pytest -m
+proxy``, or ``RUN_PROXY=1``) runs them.
 
 No database: virtual keys need one, so a custom auth function (written next to the config,
 where LiteLLM's loader finds it) maps a few random test keys to identities (key alias, team,
@@ -50,31 +50,6 @@ MODES = ("launcher", "config")
 #: have more aliases, teams and users than that, so the ceiling is reached.
 METRIC_IDENTITY_LIMIT = 3
 MANY_KEYS = 4
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "proxy: starts a real LiteLLM Proxy (slow; run with -m proxy or RUN_PROXY=1)"
-    )
-
-
-def proxy_selected(config: pytest.Config) -> bool:
-    """``RUN_PROXY=1``, or a ``-m`` expression naming the marker (pytest's own ``-m`` filter
-    then decides per test, so ``-m "not proxy"`` still deselects them)."""
-    if os.environ.get("RUN_PROXY") == "1":
-        return True
-    expression = str(config.getoption("markexpr", "") or "")
-    return "proxy" in expression.replace("(", " ").replace(")", " ").split()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect ``proxy`` tests unless asked for, so the default run stays fast."""
-    if proxy_selected(config):
-        return
-    kept = [item for item in items if item.get_closest_marker("proxy") is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-        items[:] = kept
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,14 @@ ResponseMapper = Callable[[Any, Any, bool], None]
 
 
 class StreamState(Protocol):
-    """Reads the chunks of one kind of stream and records what they said on the invocation."""
+    """Reads the chunks of one kind of stream and records what they said on the invocation.
 
-    def process(self, chunk: Any, invocation: Any) -> None: ...
+    Called positionally only, so a reader may name its parameters for what it reads (the
+    Responses API streams events, not chunks)."""
 
-    def apply(self, invocation: Any) -> None: ...
+    def process(self, chunk: Any, invocation: Any, /) -> None: ...
+
+    def apply(self, invocation: Any, /) -> None: ...
 
 
 @dataclass(frozen=True)

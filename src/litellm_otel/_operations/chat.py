@@ -13,7 +13,7 @@ from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import InputMessage, TextPart
 
 from litellm_otel import _messages
-from litellm_otel._access import field, integer, number
+from litellm_otel._access import field, integer, items, number
 from litellm_otel._operations.facts import (
     apply_identity,
     apply_usage,
@@ -40,8 +40,9 @@ def output_type(response_format: Any) -> str | None:
 def stop_sequences(stop: Any) -> list[str] | None:
     if isinstance(stop, str):
         return [stop]
-    if isinstance(stop, (list, tuple)):
-        values = [item for item in stop if isinstance(item, str)]
+    sequence = items(stop)
+    if sequence is not None:
+        values = [item for item in sequence if isinstance(item, str)]
         return values or None
     return None
 
@@ -106,7 +107,7 @@ def apply_text_request(
     apply_sampling(invocation, params)
     if capture_content:
         prompt = params.get("prompt")
-        prompts = prompt if isinstance(prompt, (list, tuple)) else [prompt]
+        prompts = items(prompt) or [prompt]
         invocation.input_messages = [
             InputMessage(role="user", parts=[TextPart(content=text)])
             for text in prompts

@@ -7,7 +7,7 @@ for embeddings, and vectors are large and can be inverted back to text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry.util.genai.invocation import EmbeddingInvocation
 
@@ -35,7 +35,7 @@ def apply_response(invocation: EmbeddingInvocation, response: Any, capture_conte
         if data:
             vector = field(data[0], "embedding")
             if isinstance(vector, list):
-                invocation.dimension_count = len(vector)
+                invocation.dimension_count = len(cast("list[Any]", vector))
     counts = usage_counts(field(response, "usage"))
     if "input" in counts:
         invocation.input_tokens = counts["input"]

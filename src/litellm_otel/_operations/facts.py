@@ -4,16 +4,15 @@ cost and cache hit."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final, cast
 
 from litellm_otel import _attributes as attrs
-from litellm_otel._access import field, integer, number, plain
+from litellm_otel._access import field, integer, mapping, number, plain
 
 
 def hidden_params(response: Any) -> Mapping[str, Any]:
     """LiteLLM's per-response bookkeeping (provider, cost, cache hit); empty when absent."""
-    hidden = field(response, "_hidden_params")
-    return hidden if isinstance(hidden, Mapping) else {}
+    return mapping(field(response, "_hidden_params")) or {}
 
 
 def apply_identity(invocation: Any, response: Any) -> None:
@@ -48,9 +47,9 @@ def usage_counts(usage: Any) -> dict[str, int]:
         return {}
     usage = plain(usage)
     if type(usage) is dict:
-        counts = _dict_usage_counts(usage)
-        if counts is not None:
-            return counts
+        common = _dict_usage_counts(cast("dict[str, Any]", usage))
+        if common is not None:
+            return common
     prompt = _either(field(usage, "prompt_tokens"), field(usage, "input_tokens"))
     completion = _either(field(usage, "completion_tokens"), field(usage, "output_tokens"))
     if not prompt and not completion:
@@ -113,9 +112,9 @@ def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
     ):
         return None
     counts = {"input": prompt, "output": completion}
-    details = plain(usage.get("prompt_tokens_details"))
+    details = _plain_dict(usage.get("prompt_tokens_details"))
     if details is not None:
-        if type(details) is not dict:
+        if details is _NOT_A_DICT:
             return None
         cached = details.get("cached_tokens")
         if type(cached) is int:
@@ -123,14 +122,26 @@ def _dict_usage_counts(usage: dict[str, Any]) -> dict[str, int] | None:
         written = details.get("cache_creation_tokens")
         if type(written) is int:
             counts["cache_write"] = written
-    details = plain(usage.get("completion_tokens_details"))
+    details = _plain_dict(usage.get("completion_tokens_details"))
     if details is not None:
-        if type(details) is not dict:
+        if details is _NOT_A_DICT:
             return None
         reasoning = details.get("reasoning_tokens")
         if type(reasoning) is int:
             counts["reasoning"] = reasoning
     return counts
+
+
+#: What :func:`_plain_dict` returns for details that are neither absent nor a plain dict.
+_NOT_A_DICT: Final[dict[str, Any]] = {}
+
+
+def _plain_dict(details: Any) -> dict[str, Any] | None:
+    """Token details as a plain dict; ``None`` when absent, :data:`_NOT_A_DICT` otherwise."""
+    details = plain(details)
+    if details is None:
+        return None
+    return cast("dict[str, Any]", details) if type(details) is dict else _NOT_A_DICT
 
 
 def apply_usage(invocation: Any, usage: Any) -> None:

@@ -14,7 +14,7 @@ from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import InputMessage, TextPart
 
 from litellm_otel import _attributes as attrs
-from litellm_otel._access import field, integer
+from litellm_otel._access import field, integer, items
 from litellm_otel._operations.facts import apply_identity, apply_usage, record_litellm_facts
 
 
@@ -24,8 +24,8 @@ def apply_rerank_request(
     top_n = integer(params.get("top_n"))
     if top_n is not None:
         invocation.attributes[attrs.LITELLM_RERANK_TOP_N] = top_n
-    documents = params.get("documents")
-    if isinstance(documents, (list, tuple)):
+    documents = items(params.get("documents"))
+    if documents is not None:
         invocation.attributes[attrs.LITELLM_RERANK_DOCUMENT_COUNT] = len(documents)
     if capture_content:
         query = params.get("query")
@@ -46,7 +46,7 @@ def apply_moderation_request(
 ) -> None:
     if capture_content:
         value = params.get("input")
-        texts = value if isinstance(value, (list, tuple)) else [value]
+        texts = items(value) or [value]
         parts = [TextPart(content=text) for text in texts if isinstance(text, str)]
         if parts:
             invocation.input_messages = [InputMessage(role="user", parts=list(parts))]
@@ -56,8 +56,8 @@ def apply_moderation_response(
     invocation: InferenceInvocation, response: Any, capture_content: bool
 ) -> None:
     apply_identity(invocation, response)
-    results = field(response, "results")
-    if isinstance(results, (list, tuple)):
+    results = items(field(response, "results"))
+    if results is not None:
         invocation.attributes[attrs.LITELLM_MODERATION_FLAGGED] = any(
             field(result, "flagged") is True for result in results
         )

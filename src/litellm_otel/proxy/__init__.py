@@ -15,9 +15,14 @@ upstream API keys, and the exception message of a refusal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["proxy_handler_instance"]
+
+if TYPE_CHECKING:  # what __getattr__ resolves, declared for type checkers only
+    from litellm_otel.proxy.refusals import ProxyCallback
+
+    proxy_handler_instance: ProxyCallback
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from litellm_otel import _attributes as attrs
+from litellm_otel._access import mapping
 
 #: Proxy metadata field → our attribute.
 METADATA_FIELDS: Final = (
@@ -50,17 +51,17 @@ def proxy_metadata(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
     ``user_api_key_request_route`` is set for every request the Proxy authenticated.
     """
     for key in ("metadata", "litellm_metadata"):
-        metadata = params.get(key)
-        if isinstance(metadata, Mapping) and "user_api_key_request_route" in metadata:
-            return metadata  # pyright: ignore[reportUnknownVariableType]
+        metadata = mapping(params.get(key))
+        if metadata is not None and "user_api_key_request_route" in metadata:
+            return metadata
     return None
 
 
 def _requested_model(params: Mapping[str, Any]) -> str | None:
     """The ``model`` of the client's body; the request's headers are never looked at."""
-    request = params.get("proxy_server_request")
-    body = request.get("body") if isinstance(request, Mapping) else None  # pyright: ignore[reportUnknownMemberType]
-    return capped(body.get("model")) if isinstance(body, Mapping) else None  # pyright: ignore[reportUnknownMemberType]
+    request = mapping(params.get("proxy_server_request"))
+    body = mapping(request.get("body")) if request is not None else None
+    return capped(body.get("model")) if body is not None else None
 
 
 def request_attributes(params: Mapping[str, Any]) -> dict[str, str]:

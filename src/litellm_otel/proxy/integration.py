@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from litellm_otel.proxy import identity
 from litellm_otel.proxy.refusals import ProxyCallback
@@ -58,7 +58,7 @@ def register(litellm: Any, tracer_provider: Any = None) -> None:
     if not isinstance(callbacks, list):
         litellm.callbacks = [handler]
     elif handler not in callbacks:
-        callbacks.append(handler)
+        cast("list[Any]", callbacks).append(handler)
 
 
 def unregister(litellm: Any) -> None:
@@ -66,4 +66,4 @@ def unregister(litellm: Any) -> None:
     for name in ("callbacks", "_async_failure_callback", "failure_callback"):
         entries = getattr(litellm, name, None)
         if isinstance(entries, list):
-            entries[:] = [entry for entry in entries if entry is not CALLBACK]  # pyright: ignore[reportUnknownVariableType]
+            entries[:] = [entry for entry in cast("list[Any]", entries) if entry is not CALLBACK]

@@ -23,6 +23,7 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from litellm_otel import _attributes as attrs
+from litellm_otel._access import mapping
 from litellm_otel._failsafe import report_failure
 from litellm_otel.proxy.identity import AUTH_FIELDS, capped
 from litellm_otel.version import __version__
@@ -113,8 +114,7 @@ def _operation(route: Any) -> str:
 def _refusal_attributes(
     request_data: Mapping[str, Any], user_api_key_dict: Any, exception: BaseException
 ) -> dict[str, Any]:
-    metadata = request_data.get("metadata")
-    metadata = metadata if isinstance(metadata, Mapping) else {}
+    metadata = mapping(request_data.get("metadata")) or {}
     attributes: dict[str, Any] = {}
     for field, meta_field, name in AUTH_FIELDS:
         value = capped(getattr(user_api_key_dict, field, None)) or capped(metadata.get(meta_field))
@@ -136,11 +136,11 @@ def _route(request_data: Mapping[str, Any], user_api_key_dict: Any) -> Any:
     route = getattr(user_api_key_dict, "request_route", None)
     if route:
         return route
-    metadata = request_data.get("metadata")
-    return metadata.get("user_api_key_request_route") if isinstance(metadata, Mapping) else None
+    metadata = mapping(request_data.get("metadata"))
+    return metadata.get("user_api_key_request_route") if metadata is not None else None
 
 
-class ProxyCallback(CustomLogger):  # type: ignore[misc]
+class ProxyCallback(CustomLogger):
     """The object LiteLLM Proxy calls back: one span per refused request.
 
     Successful calls need nothing here (the request hook annotates their GenAI spans), so
@@ -151,7 +151,8 @@ class ProxyCallback(CustomLogger):  # type: ignore[misc]
     _SEEN_LIMIT: Final = 1024
 
     def __init__(self, tracer_provider: Any = None) -> None:
-        super().__init__()
+        # LiteLLM leaves the ``**kwargs`` of ``CustomLogger.__init__`` unannotated.
+        super().__init__()  # pyright: ignore[reportUnknownMemberType]
         self.tracer_provider = tracer_provider
         # LiteLLM may list the same object twice (the launcher attached it and the config
         # names it too); each refusal is still one span.
