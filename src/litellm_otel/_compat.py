@@ -8,7 +8,7 @@ release), never a user's call or stream. Each function says why no public substi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,3 +53,26 @@ def record_chunk_at(invocation: Any, chunk_at: float) -> None:
     a chunk later with the time it arrived needs the stamped variant the stream wrappers use.
     """
     invocation._on_stream_chunk(chunk_at)  # pyright: ignore[reportPrivateUsage]
+
+
+def record_output_chunks(invocation: Any, arrivals: Sequence[float]) -> None:
+    """Record the ``time_per_output_chunk`` points of chunks that arrived at ``arrivals``
+    (``timeit.default_timer()`` values, in order, after the first chunk was recorded), in one
+    pass: each point is the gap to the chunk before, as ``record_stream_chunk()`` records it.
+
+    The public method records one point at the time of the call; recording the points of
+    chunks noted earlier needs the histogram, the metric attributes and the last chunk's time,
+    which util-genai keeps to itself.
+    """
+    last = invocation._stream_last_chunk_at  # pyright: ignore[reportPrivateUsage]
+    # No first chunk recorded (nothing to measure the gaps from), or an invocation util-genai
+    # suppressed under another one's (it records no metrics).
+    if last is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+        return
+    record = invocation._instruments.time_per_output_chunk.record  # pyright: ignore[reportPrivateUsage]
+    attributes = invocation._get_metric_attributes()  # pyright: ignore[reportPrivateUsage]
+    context = invocation.context
+    for arrived in arrivals:
+        record(max(arrived - last, 0.0), attributes, context)
+        last = arrived
+    invocation._stream_last_chunk_at = last  # pyright: ignore[reportPrivateUsage]
