@@ -96,6 +96,48 @@ def test_a_suppressed_invocation_records_no_chunk_points(telemetry: Telemetry) -
     assert telemetry.metric_points("gen_ai.client.operation.time_per_output_chunk") == []
 
 
+@pytest.mark.parametrize("kind", ["inference", "embedding"])
+def test_an_unattached_invocation_leaves_the_current_context_alone(
+    telemetry: Telemetry, kind: str
+) -> None:
+    from opentelemetry import context
+
+    handler = TelemetryHandler(tracer_provider=telemetry.tracer_provider)
+    before = context.get_current()
+    invocation = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    assert context.get_current() is before
+    invocation.stop()
+    assert context.get_current() is before
+    assert len(telemetry.finished()) == 1
+
+
+@pytest.mark.parametrize("kind", ["inference", "embedding"])
+def test_unpublished_context_data_is_forgotten_and_published_data_kept(
+    telemetry: Telemetry, kind: str
+) -> None:
+    from opentelemetry.context import get_value
+
+    handler = TelemetryHandler(tracer_provider=telemetry.tracer_provider)
+    quiet = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    key = quiet._context_key
+    assert get_value(key, quiet.context) is not None
+    _compat.forget_unpublished_context_data(quiet)
+    assert get_value(key, quiet.context) is None
+    quiet.stop()
+
+    outer = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    inner = getattr(handler, kind)("openai", request_model="inner", context=outer.context)
+    assert inner._start_span is False
+    _compat.forget_unpublished_context_data(inner)  # an inner one publishes into the outer's
+    inner.attributes["nested.attribute"] = "seen"
+    inner.stop()
+    _compat.forget_unpublished_context_data(outer)
+    assert get_value(key, outer.context) is not None
+    outer.stop()
+    spans = telemetry.finished()
+    assert [span.attributes.get("nested.attribute") for span in spans] == [None, "seen"]
+
+
 def test_the_capture_mode_warning_we_silence_is_util_genais(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -10,13 +10,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
+from opentelemetry.context import get_value, set_value
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
 #: The util-genai logger that warns about capture-mode values it does not know.
 _UTILS_LOGGER = "opentelemetry.util.genai.utils"
+
+#: ``handler.inference()`` / ``handler.embedding()`` keyword arguments for an invocation that
+#: leaves the current context alone. The wrappers make the span current themselves while
+#: LiteLLM runs (with the suppression markers), and a stream outlives the call's frame: an
+#: invocation attached at start would only be detached again at once (``suspend()``).
+UNATTACHED: Final[dict[str, Any]] = {"_attach_to_context": False}
 
 
 def set_content_capturing_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:
@@ -76,3 +83,30 @@ def record_output_chunks(invocation: Any, arrivals: Sequence[float]) -> None:
         record(max(arrived - last, 0.0), attributes, context)
         last = arrived
     invocation._stream_last_chunk_at = last  # pyright: ignore[reportPrivateUsage]
+
+
+def forget_unpublished_context_data(invocation: Any) -> None:
+    """Drop the context data util-genai placed in an invocation's context for nested
+    invocations to publish into, when none did: util-genai would otherwise merge it into the
+    invocation field by field when it ends, changing nothing.
+
+    Whether anything was published is told by comparing the data with a fresh instance of its
+    class; which key holds it and the context the merge reads it from have no public names.
+    """
+    key = invocation._context_key  # pyright: ignore[reportPrivateUsage]
+    # A suppressed invocation's context holds the outer invocation's data, to publish into.
+    if key is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+        return
+    context = invocation.context
+    data = get_value(key, context)
+    if data is None:
+        return
+    pristine = _PRISTINE.get(type(data))
+    if pristine is None:
+        pristine = _PRISTINE[type(data)] = type(data)()
+    if data == pristine:
+        invocation._span_context = set_value(key, None, context)  # pyright: ignore[reportPrivateUsage]
+
+
+#: A fresh instance of each context-data class, to compare with.
+_PRISTINE: dict[type, Any] = {}
