@@ -379,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=JSON",
-        help="also ours with these instrument() options, e.g. content='{...}'",
+        help="also ours with these instrument() options ('environment': variables), e.g."
+        " content='{...}'",
     )
     parser.add_argument("--memory-scale", type=float, default=1.0, help="SOAK_SCALE; 0: skip")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
