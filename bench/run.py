@@ -322,6 +322,16 @@ def targets(data: dict[str, Any]) -> str:
             spread(added(rounds, "nosdk", "completion"), 2, " µs"),
             nosdk and nosdk[0] <= 10,
         )
+    if "ours:latest" in data["ready"]:  # --variant latest='{"environment": {...}}'
+        for workload in ("completion", "stream"):
+            pairs = zip(added(rounds, "ours:latest", workload), added(rounds, "ours", workload))
+            shares = [latest / default for latest, default in pairs if default > 0]
+            found = quartiles(shares)
+            row(
+                f"the two convention modes within 10% (`{workload}`: latest ÷ default)",
+                spread(shares, 2, TIMES),
+                found and abs(found[0] - 1) <= 0.1,
+            )
     memory = data.get("soak")
     if memory:
         f = memory["figures"]
@@ -379,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=JSON",
-        help="also ours with these instrument() options, e.g. content='{...}'",
+        help="also ours with these instrument() options ('environment': variables), e.g."
+        " content='{...}'",
     )
     parser.add_argument("--memory-scale", type=float, default=1.0, help="SOAK_SCALE; 0: skip")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")

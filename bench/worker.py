@@ -84,6 +84,9 @@ class Worker:
         if state in ("ours", "nosdk"):
             from litellm_otel import LiteLLMInstrumentor
 
+            # ``--variant 'latest={"environment": {...}}'``: variables instrument() reads
+            os.environ.update(kwargs.pop("environment", {}))
+
             LiteLLMInstrumentor().instrument(**providers, **kwargs)
         elif state in ("floor", "genai"):
             from references import Reference

@@ -62,6 +62,82 @@ def test_a_chunk_recorded_late_keeps_the_time_it_arrived(telemetry: Telemetry) -
     assert gap.sum == pytest.approx(0.5)
 
 
+def test_chunks_recorded_in_one_pass_are_the_gaps_record_stream_chunk_records(
+    telemetry: Telemetry,
+) -> None:
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    invocation = handler.inference("openai", request_model="m")
+    started = invocation._monotonic_start_s
+    _compat.record_output_chunks(invocation, [started + 1.0])  # no first chunk yet: nothing
+    assert telemetry.metric_points("gen_ai.client.operation.time_per_output_chunk") == []
+    _compat.record_chunk_at(invocation, started + 0.25)
+    _compat.record_output_chunks(invocation, [started + 0.5, started + 1.25, started + 1.0])
+    _compat.record_output_chunks(invocation, [started + 1.5])
+    invocation.stop()
+    (gap,) = telemetry.metric_points("gen_ai.client.operation.time_per_output_chunk")
+    assert (gap.count, gap.sum, gap.min, gap.max) == pytest.approx((4, 1.5, 0.0, 0.75))
+    (first,) = telemetry.metric_points("gen_ai.client.operation.time_to_first_chunk")
+    assert first.count == 1
+
+
+def test_a_suppressed_invocation_records_no_chunk_points(telemetry: Telemetry) -> None:
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    outer = handler.inference("openai", request_model="m")
+    inner = handler.inference("openai", request_model="m")
+    assert inner._start_span is False
+    inner.record_stream_chunk()
+    _compat.record_output_chunks(inner, [inner._monotonic_start_s + 1.0])
+    inner.stop()
+    outer.stop()
+    assert telemetry.metric_points("gen_ai.client.operation.time_per_output_chunk") == []
+
+
+@pytest.mark.parametrize("kind", ["inference", "embedding"])
+def test_an_unattached_invocation_leaves_the_current_context_alone(
+    telemetry: Telemetry, kind: str
+) -> None:
+    from opentelemetry import context
+
+    handler = TelemetryHandler(tracer_provider=telemetry.tracer_provider)
+    before = context.get_current()
+    invocation = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    assert context.get_current() is before
+    invocation.stop()
+    assert context.get_current() is before
+    assert len(telemetry.finished()) == 1
+
+
+@pytest.mark.parametrize("kind", ["inference", "embedding"])
+def test_unpublished_context_data_is_forgotten_and_published_data_kept(
+    telemetry: Telemetry, kind: str
+) -> None:
+    from opentelemetry.context import get_value
+
+    handler = TelemetryHandler(tracer_provider=telemetry.tracer_provider)
+    quiet = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    key = quiet._context_key
+    assert get_value(key, quiet.context) is not None
+    _compat.forget_unpublished_context_data(quiet)
+    assert get_value(key, quiet.context) is None
+    quiet.stop()
+
+    outer = getattr(handler, kind)("openai", request_model="m", **_compat.UNATTACHED)
+    inner = getattr(handler, kind)("openai", request_model="inner", context=outer.context)
+    assert inner._start_span is False
+    _compat.forget_unpublished_context_data(inner)  # an inner one publishes into the outer's
+    inner.attributes["nested.attribute"] = "seen"
+    inner.stop()
+    _compat.forget_unpublished_context_data(outer)
+    assert get_value(key, outer.context) is not None
+    outer.stop()
+    spans = telemetry.finished()
+    assert [span.attributes.get("nested.attribute") for span in spans] == [None, "seen"]
+
+
 def test_the_capture_mode_warning_we_silence_is_util_genais(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import copy
 import gc
 import inspect
+import itertools
 import json
 import logging
 import os
 import pickle
 import re
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -447,6 +450,161 @@ def test_duration_is_measured_to_the_end_of_the_stream(
     (point,) = traced.metric_points("gen_ai.client.operation.duration")
     assert point.sum >= 0.2
     assert span.attributes["gen_ai.response.time_to_first_chunk"] < seconds
+
+
+CHUNK_METRIC = {
+    "default": "gen_ai.client.operation.time_per_output_chunk",
+    "latest": "gen_ai.client.inference.time_per_output_chunk",
+}
+DURATION_METRIC = {
+    "default": "gen_ai.client.operation.duration",
+    "latest": "gen_ai.client.inference.duration",
+}
+
+
+@pytest.mark.parametrize("mode", ["default", "latest"])
+def test_one_chunk_point_per_chunk_with_the_gap_the_reader_saw(
+    telemetry: Telemetry, mode: str
+) -> None:
+    """The points are recorded when the stream ends, from times taken as the chunks arrived:
+    one per chunk after the first, each the gap to the chunk before, in both modes."""
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    from litellm_otel._metrics import LatestMeterProvider
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import proxy_stream
+
+    sleeps = [0.0, 0.05, 0.0, 0.1, 0.05, 0.0, 0.0]
+
+    class Source:
+        def __iter__(self) -> Any:
+            for pause in [0.0, *sleeps]:
+                time.sleep(pause)
+                yield object()
+
+        def close(self) -> None:
+            pass
+
+    meter_provider: Any = telemetry.meter_provider
+    if mode == "latest":
+        meter_provider = LatestMeterProvider(meter_provider)
+    handler = TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=meter_provider
+    )
+    invocation = handler.inference("openai", request_model="gpt-4o-mini")
+    invocation.suspend()
+    invocation.metric_attributes["gen_ai.operation.name"] = "chat"
+    stream = proxy_stream(
+        Source(), invocation, ChatStreamState(False), invocation.context, finisher()
+    )
+    arrivals = []
+    for _ in stream:
+        arrivals.append(time.perf_counter())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+
+    (point,) = telemetry.metric_points(CHUNK_METRIC[mode])
+    assert point.count == len(sleeps)
+    assert point.sum == pytest.approx(sum(gaps), abs=0.005)
+    assert point.max == pytest.approx(max(gaps), abs=0.005)
+    assert point.min == pytest.approx(min(gaps), abs=0.005)
+    expected_buckets = [0] * (len(point.explicit_bounds) + 1)
+    for gap in gaps:
+        expected_buckets[bisect.bisect_left(point.explicit_bounds, gap)] += 1
+    assert list(point.bucket_counts) == expected_buckets
+    assert dict(point.attributes) == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+    }
+    assert len(telemetry.finished()) == 1
+
+
+@pytest.mark.parametrize("mode", ["default", "latest"])
+def test_a_failed_streams_chunk_points_are_recorded_without_the_error(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch, call_args: dict[str, Any], mode: str
+) -> None:
+    if mode == "latest":
+        monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    telemetry = instrument()
+    stream = litellm.completion(
+        model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
+    )
+    received = []
+    with pytest.raises(openai.APIError):
+        for chunk in stream:
+            received.append(chunk)
+    assert len(received) >= 2
+    (span,) = telemetry.finished()
+    assert span.status.status_code is StatusCode.ERROR
+    (duration,) = [p for name in DURATION_METRIC.values() for p in telemetry.metric_points(name)]
+    assert duration.attributes["error.type"] == span.attributes["error.type"]
+    (point,) = telemetry.metric_points(CHUNK_METRIC[mode])
+    assert point.count == len(received) - 1
+    assert "error.type" not in point.attributes
+
+
+def test_a_long_streams_chunk_points_are_recorded_while_it_is_read(traced: Telemetry) -> None:
+    """The arrival times kept are bounded: every ``CHUNK_TIMES_KEPT`` chunks their points are
+    recorded, so an export while the stream is open misses fewer than that many."""
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import CHUNK_TIMES_KEPT, proxy_stream
+
+    total = 2 * CHUNK_TIMES_KEPT + 10
+
+    class Source:
+        def __iter__(self) -> Any:
+            return (object() for _ in range(total))
+
+        def close(self) -> None:
+            pass
+
+    def recorded() -> int:
+        points = traced.metric_points("gen_ai.client.operation.time_per_output_chunk")
+        return sum(p.count for p in points)
+
+    invocation = _invocation(traced)
+    stream = proxy_stream(
+        Source(), invocation, ChatStreamState(False), invocation.context, finisher()
+    )
+    iterator = iter(stream)
+    for _ in range(CHUNK_TIMES_KEPT):  # the first chunk and CHUNK_TIMES_KEPT - 1 after it
+        next(iterator)
+    assert recorded() == 0
+    assert len(traced.metric_points("gen_ai.client.operation.time_to_first_chunk")) == 1
+    next(iterator)
+    assert recorded() == CHUNK_TIMES_KEPT
+    for _ in range(CHUNK_TIMES_KEPT + 5):
+        next(iterator)
+    assert recorded() == 2 * CHUNK_TIMES_KEPT
+    assert sum(1 for _ in iterator) == 4
+    assert recorded() == total - 1
+    assert len(traced.finished()) == 1
+
+
+def test_a_stream_dropped_unread_records_the_chunk_points_it_had(traced: Telemetry) -> None:
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import proxy_stream
+
+    class Source:
+        def __iter__(self) -> Any:
+            return (object() for _ in range(100))
+
+        def close(self) -> None:
+            pass
+
+    invocation = _invocation(traced)
+    stream = proxy_stream(
+        Source(), invocation, ChatStreamState(False), invocation.context, finisher()
+    )
+    iterator = iter(stream)
+    for _ in range(7):
+        next(iterator)
+    del stream, iterator
+    gc.collect()
+    (span,) = traced.finished()
+    assert span.attributes["litellm.stream.closed_early"] is True
+    (point,) = traced.metric_points("gen_ai.client.operation.time_per_output_chunk")
+    assert point.count == 6
 
 
 def test_no_context_stays_attached_between_chunks(

@@ -8,10 +8,11 @@ release), never a user's call or stream. Each function says why no public substi
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
+from opentelemetry.context import get_value, set_value
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 #: The util-genai logger that warns about capture-mode values it does not know.
 _UTILS_LOGGER = "opentelemetry.util.genai.utils"
+
+#: ``handler.inference()`` / ``handler.embedding()`` keyword arguments for an invocation that
+#: leaves the current context alone. The wrappers make the span current themselves while
+#: LiteLLM runs (with the suppression markers), and a stream outlives the call's frame: an
+#: invocation attached at start would only be detached again at once (``suspend()``).
+UNATTACHED: Final[dict[str, Any]] = {"_attach_to_context": False}
 
 
 def set_content_capturing_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:
@@ -56,3 +63,53 @@ def record_chunk_at(invocation: GenAIInvocation, chunk_at: float) -> None:
     a chunk later with the time it arrived needs the stamped variant the stream wrappers use.
     """
     invocation._on_stream_chunk(chunk_at)  # pyright: ignore[reportPrivateUsage]
+
+
+def record_output_chunks(invocation: Any, arrivals: Sequence[float]) -> None:
+    """Record the ``time_per_output_chunk`` points of chunks that arrived at ``arrivals``
+    (``timeit.default_timer()`` values, in order, after the first chunk was recorded), in one
+    pass: each point is the gap to the chunk before, as ``record_stream_chunk()`` records it.
+
+    The public method records one point at the time of the call; recording the points of
+    chunks noted earlier needs the histogram, the metric attributes and the last chunk's time,
+    which util-genai keeps to itself.
+    """
+    last = invocation._stream_last_chunk_at  # pyright: ignore[reportPrivateUsage]
+    # No first chunk recorded (nothing to measure the gaps from), or an invocation util-genai
+    # suppressed under another one's (it records no metrics).
+    if last is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+        return
+    record = invocation._instruments.time_per_output_chunk.record  # pyright: ignore[reportPrivateUsage]
+    attributes = invocation._get_metric_attributes()  # pyright: ignore[reportPrivateUsage]
+    context = invocation.context
+    for arrived in arrivals:
+        record(max(arrived - last, 0.0), attributes, context)
+        last = arrived
+    invocation._stream_last_chunk_at = last  # pyright: ignore[reportPrivateUsage]
+
+
+def forget_unpublished_context_data(invocation: Any) -> None:
+    """Drop the context data util-genai placed in an invocation's context for nested
+    invocations to publish into, when none did: util-genai would otherwise merge it into the
+    invocation field by field when it ends, changing nothing.
+
+    Whether anything was published is told by comparing the data with a fresh instance of its
+    class; which key holds it and the context the merge reads it from have no public names.
+    """
+    key = invocation._context_key  # pyright: ignore[reportPrivateUsage]
+    # A suppressed invocation's context holds the outer invocation's data, to publish into.
+    if key is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+        return
+    context = invocation.context
+    data = get_value(key, context)
+    if data is None:
+        return
+    pristine = _PRISTINE.get(type(data))
+    if pristine is None:
+        pristine = _PRISTINE[type(data)] = type(data)()
+    if data == pristine:
+        invocation._span_context = set_value(key, None, context)  # pyright: ignore[reportPrivateUsage]
+
+
+#: A fresh instance of each context-data class, to compare with.
+_PRISTINE: dict[type, Any] = {}

@@ -26,6 +26,7 @@ from opentelemetry.util.genai.invocation import (
 
 from litellm_otel import _attributes as attrs
 from litellm_otel import _stream_usage
+from litellm_otel._compat import UNATTACHED, forget_unpublished_context_data
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._errors import error_of, exception_texts, record_failure
@@ -149,6 +150,7 @@ class CallRecorder:
                 server_address=address,
                 server_port=port,
                 context=context,
+                **UNATTACHED,
             )
         else:
             invocation = self.handler.inference(
@@ -158,10 +160,8 @@ class CallRecorder:
                 server_port=port,
                 operation_name=surface.operation_name,
                 context=context,
+                **UNATTACHED,
             )
-        # util-genai attaches a new invocation's context; the wrappers attach their own (with
-        # the suppression markers) while LiteLLM runs, and streams outlive this frame.
-        invocation.suspend()
         try:
             # Where util-genai takes metric attributes from; our own counters read them back.
             metric_attributes = invocation.metric_attributes
@@ -259,6 +259,7 @@ class CallRecorder:
             self.content.filter_outputs(invocation)
         if response is not None:
             self.hooks.on_response(invocation.span, response)
+        self._forget_unpublished(invocation)
         try:
             invocation.stop()
         except Exception:
@@ -300,6 +301,7 @@ class CallRecorder:
         except Exception:
             report_failure("recording an error")
             error = error_of(exception, type(exception).__qualname__)
+        self._forget_unpublished(invocation)
         try:
             invocation.fail(error)
         except Exception:
@@ -315,6 +317,13 @@ class CallRecorder:
 
     def redaction(self, *sources: Mapping[str, Any] | None) -> Redaction:
         return Redaction(*sources, redact_content=self._redact_error_content)
+
+    @staticmethod
+    def _forget_unpublished(invocation: Invocation) -> None:
+        try:
+            forget_unpublished_context_data(invocation)
+        except Exception:
+            report_failure("ending the span")
 
     def _record_metrics(self, invocation: Invocation) -> None:
         if self.metrics is not None:

@@ -17,6 +17,12 @@ other attribute reach the wrapped stream (``wrapt``); chunks pass through as the
 What one stream's chunks said, and the end-exactly-once rule, live in a :class:`StreamSession`
 the proxy holds. A copy of the proxy shares it; when no proxy holds it any more, its ``__del__``
 ends a span nobody ended.
+
+Chunk timings: the first chunk's time-to-first-chunk point is recorded when it arrives; every
+later chunk only has its arrival time appended to a list, and their ``time_per_output_chunk``
+points (the same values, one per chunk) are recorded in one pass when the stream ends, or when
+:data:`CHUNK_TIMES_KEPT` are waiting. Between LiteLLM's steps a metric point costs several
+times what it costs in a loop of them (docs/performance.md), and the list stays bounded.
 """
 
 # The protocol functions below become methods of the per-type proxy classes, and wrapt keeps a
@@ -28,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
+import timeit
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -35,6 +42,7 @@ import wrapt
 from opentelemetry.context import Context, attach, detach
 
 from litellm_otel import _attributes as attrs
+from litellm_otel._compat import record_output_chunks
 from litellm_otel._failsafe import report_failure
 from litellm_otel._stream_usage import kept_usage_chunk
 
@@ -45,6 +53,11 @@ if TYPE_CHECKING:
     _ProxyBase = wrapt.BaseObjectProxy[Any]  # LiteLLM's streams, of any type
 else:  # generic in wrapt's stubs only: the class itself is used unsubscripted
     _ProxyBase = wrapt.BaseObjectProxy
+
+#: How many chunks' arrival times a stream keeps before recording their points: bounds what a
+#: long stream holds, and how many of its points an export can be missing while it is open.
+CHUNK_TIMES_KEPT: Final = 256
+_now: Final = timeit.default_timer  # util-genai's clock for the invocation's start and chunks
 
 
 class Session(Protocol):
@@ -68,6 +81,7 @@ class StreamSession:
     """One streamed call: what its chunks said, and ending its span exactly once."""
 
     __slots__ = (
+        "chunk_times",
         "closed_early",
         "context",
         "finished",
@@ -97,24 +111,47 @@ class StreamSession:
         self.usage_source = usage_source
         self.finished = False
         self.closed_early = False
+        #: Arrival times of the chunks after the first whose points are not recorded yet;
+        #: ``None`` until the first chunk came.
+        self.chunk_times: list[float] | None = None
 
     def chunk(self, chunk: Any) -> None:
-        """Read what the chunk says, then record its timing; failures of either are contained."""
+        """Read what the chunk says, then note its timing; failures of either are contained."""
         invocation = self.invocation
         try:
             self.state.process(chunk, invocation)
         except Exception:
             report_failure("reading a stream chunk")
+        times = self.chunk_times
+        if times is not None:
+            times.append(_now())
+            if len(times) >= CHUNK_TIMES_KEPT:
+                self.record_chunk_times()
+            return
+        self.chunk_times = []
         try:
             # After the chunk was read, so the timing metrics carry the response model.
             invocation.record_stream_chunk()
         except Exception:
             report_failure("recording a stream chunk")
 
+    def record_chunk_times(self) -> None:
+        """Record the waiting chunks' ``time_per_output_chunk`` points; before the span ends,
+        so they carry the attributes they had while the stream was read (no ``error.type``)."""
+        times = self.chunk_times
+        if not times:
+            return
+        try:
+            record_output_chunks(self.invocation, times)
+        except Exception:
+            report_failure("recording a stream chunk")
+        times.clear()
+
     def succeed(self, stream: Any) -> None:
         if self.finished:
             return
         self.finished = True
+        self.record_chunk_times()
         invocation = self.invocation
         try:
             if self.usage_source is not None:
@@ -132,6 +169,7 @@ class StreamSession:
         if self.finished:
             return
         self.finished = True
+        self.record_chunk_times()
         try:
             self.state.apply(self.invocation)
         except Exception:

@@ -83,11 +83,12 @@ def make_wrapper(
             return None, None, kwargs, params
 
     def passes_through() -> bool:
+        # With no SDK configured, ``idle()`` alone decides: first, so that path stops there.
         return (
             not recorder.active
+            or recorder.idle()
             or IN_TRACED_CALL.get()
             or not is_instrumentation_enabled()
-            or recorder.idle()
         )
 
     if is_async:
