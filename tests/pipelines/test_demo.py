@@ -165,8 +165,9 @@ def test_listing_shows_where_the_request_went_its_response_id_and_http_status(
         assert re.fullmatch(r"\d+", spans[name]["server.port"]), name
     # The id the caller saw: the provider's; for the streamed call, LiteLLM's oldest supported
     # releases hand out an id of their own (a UUID) instead, and that is what is recorded.
-    ids = {"chat tool-model": r"chatcmpl-loopback-\d+"}
-    ids["chat reasoning-model"] = rf"{ids['chat tool-model']}|chatcmpl-[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}"
+    provider_id = r"chatcmpl-loopback-\d+"
+    litellm_id = r"chatcmpl-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+    ids = {"chat tool-model": provider_id, "chat reasoning-model": f"{provider_id}|{litellm_id}"}
     for name, pattern in ids.items():
         assert re.fullmatch(pattern, spans[name]["gen_ai.response.id"]), name
         assert "http.response.status_code" not in spans[name], name
