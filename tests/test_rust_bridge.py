@@ -21,6 +21,7 @@ Three kinds of test here:
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable, Iterator
@@ -169,6 +170,32 @@ def _entry_point_case(name: str) -> tuple[Callable[..., Any], str, bool]:
     return (lambda fn, **kw: call(fn, model, **kw)), span_name, name not in NO_MAX_RETRIES
 
 
+def _anthropic(fn: Any, **kwargs: Any) -> Any:
+    """Anthropic's API at the server's root (LiteLLM serves it asynchronously only)."""
+    kwargs["api_base"] = kwargs["api_base"].removesuffix("/v1")
+    return fn(max_tokens=10, messages=user_messages(), model="anthropic/claude-sonnet-4", **kwargs)
+
+
+def _bridged(fn: Any, **kwargs: Any) -> Any:
+    """A sync Messages call: LiteLLM bridges a non-Anthropic model through completion."""
+    return fn(max_tokens=10, messages=user_messages(), model="hosted_vllm/gpt-4o-mini", **kwargs)
+
+
+# Entry points of the surfaces beyond tests/operations/test_entry_points.
+SURFACE_CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
+    "anthropic_messages": (_anthropic, "chat claude-sonnet-4", False),
+    "anthropic_interface.messages.acreate": (_anthropic, "chat claude-sonnet-4", False),
+    "anthropic_messages_handler": (_bridged, "chat gpt-4o-mini", False),
+    "anthropic_interface.messages.create": (_bridged, "chat gpt-4o-mini", False),
+}
+
+
+def function_of(name: str) -> Any:
+    """``litellm.<name>``, ``name`` a path below the package (its module imported)."""
+    entry = WRAPPED[name]
+    return getattr(importlib.import_module(entry.module), entry.attribute)
+
+
 # Every function we wrap → (how to call it, its span's name, whether it takes max_retries).
 CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
     "completion": (_chat, "chat gpt-4o-mini", True),
@@ -179,12 +206,13 @@ CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
     "aembedding": (_embed, "embeddings text-embedding-3-small", True),
     **{name: _entry_point_case(name) for name in ENTRY_POINTS},
     **{f"a{name}": _entry_point_case(name) for name in ENTRY_POINTS},
+    **SURFACE_CASES,
 }
 
 
 async def call_entry(name: str, server: Any) -> Any:
     call, _, retries = CASES[name]
-    result = call(getattr(litellm, name), **server_args(server, retries=retries))
+    result = call(function_of(name), **server_args(server, retries=retries))
     if WRAPPED[name].is_async:
         result = await result
     return result

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
-from litellm_otel._operations import chat, chat_stream, embeddings, media, responses, scoring
+from litellm_otel._operations import (
+    anthropic_messages,
+    chat,
+    chat_stream,
+    embeddings,
+    media,
+    responses,
+    scoring,
+)
 
 RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
 ResponseMapper = Callable[[Any, Any, bool], None]
@@ -116,6 +124,22 @@ RESPONSES = Surface(
     ),
     positional=("input", "model"),
     new_stream_state=responses.ResponsesStreamState,
+)
+ANTHROPIC_MESSAGES = Surface(
+    "chat",
+    anthropic_messages.apply_request,
+    anthropic_messages.apply_response,
+    reads=(
+        *("model", "messages", "max_tokens", "stop_sequences", "stream", "system"),
+        *("temperature", "tools", "top_k", "top_p"),
+    ),
+    # The sampling reader is shared with chat; Anthropic's API names few of these itself.
+    reads_via_kwargs=(
+        *("frequency_penalty", "presence_penalty", "seed", "stop", "max_completion_tokens"),
+        *("n", "api_base", "custom_llm_provider"),
+    ),
+    positional=("max_tokens", "messages"),
+    new_stream_state=anthropic_messages.AnthropicStreamState,
 )
 EMBEDDINGS = Surface(
     "embeddings",
@@ -240,6 +264,19 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("completion_with_retries", CHAT, signature_of="completion"),
         *_pair("text_completion", TEXT_COMPLETION, on_router=True),
         *_pair("responses", RESPONSES, on_router=True),
+        *_pair("anthropic_interface.messages.create", ANTHROPIC_MESSAGES),
+        EntryPoint(
+            "anthropic_messages",
+            ANTHROPIC_MESSAGES,
+            True,
+            aliases=("messages.anthropic_messages",),
+        ),
+        EntryPoint(
+            "anthropic_messages_handler",
+            ANTHROPIC_MESSAGES,
+            False,
+            aliases=("messages.anthropic_messages_handler",),
+        ),
         *_pair("embedding", EMBEDDINGS, on_router=True),
         *_pair("image_generation", IMAGE_GENERATION),
         *_pair("transcription", TRANSCRIPTION),

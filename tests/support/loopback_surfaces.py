@@ -1,0 +1,143 @@
+"""Payloads of the loopback server's native-API endpoints beyond OpenAI's chat family:
+Anthropic's Messages API, and the Responses API's management routes.
+
+Kept apart from :mod:`tests.support.loopback_server` (which routes to them) so that each
+surface's wire format reads in one place. Standard library only, like the server.
+
+``POST /v1/messages`` (``anthropic/<model>``, ``api_base`` the server's root)
+    One text block ``CONTENT``; id ``msg_loopback_<n>``; ``model`` echoed; ``stop_reason``
+    ``end_turn``; usage 8 input + 4 cache read + 0 cache write, 5 output (what the
+    conventions count as 12 input tokens). With ``"stream": true``: Anthropic's SSE events
+    (``message_start`` with the input usage, one text block as three ``text_delta``s,
+    ``message_delta`` with ``stop_reason`` and 5 output tokens, ``message_stop``).
+``GET /v1/responses/<id>``, ``DELETE /v1/responses/<id>``, ``POST /v1/responses/<id>/cancel``,
+``GET /v1/responses/<id>/input_items``
+    The stored response ``<id>`` (model ``gpt-4o-mini-2024-07-18``, status ``completed``, usage
+    12 / 5: a fetch must not report it), ``{"id", "object": "response", "deleted": true}``,
+    the response with status ``cancelled``, and a one-item list. An id ``resp_error-<status>``
+    answers that error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+JSONDict = dict[str, Any]
+
+ANTHROPIC_INPUT_TOKENS = 8
+ANTHROPIC_CACHE_READ_TOKENS = 4
+ANTHROPIC_OUTPUT_TOKENS = 5
+RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
+_RESPONSE_PATH = re.compile(r"^/responses/(?P<id>[^/]+)(?P<rest>/cancel|/input_items)?$")
+_ERROR_ID = re.compile(r"^resp_error-(\d{3})$")
+
+
+def anthropic_usage(*, output: int) -> JSONDict:
+    return {
+        "input_tokens": ANTHROPIC_INPUT_TOKENS,
+        "cache_read_input_tokens": ANTHROPIC_CACHE_READ_TOKENS,
+        "cache_creation_input_tokens": 0,
+        "output_tokens": output,
+    }
+
+
+def anthropic_message(message_id: str, model: str, content: str) -> JSONDict:
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": content}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": anthropic_usage(output=ANTHROPIC_OUTPUT_TOKENS),
+    }
+
+
+def anthropic_stream(message_id: str, model: str, pieces: tuple[str, ...]) -> Iterator[bytes]:
+    start = anthropic_message(message_id, model, "")
+    start.update(content=[], stop_reason=None, usage=anthropic_usage(output=1))
+    events: list[JSONDict] = [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        *(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}
+            for p in pieces
+        ),
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": ANTHROPIC_OUTPUT_TOKENS},
+        },
+        {"type": "message_stop"},
+    ]
+    for event in events:
+        yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+
+def response_route(route: str) -> tuple[str, str] | None:
+    """``(response id, "" | "/cancel" | "/input_items")`` for a management route."""
+    match = _RESPONSE_PATH.match(route)
+    if match is None:
+        return None
+    return match.group("id"), match.group("rest") or ""
+
+
+def response_error(response_id: str) -> int | None:
+    match = _ERROR_ID.match(response_id)
+    return int(match.group(1)) if match else None
+
+
+def stored_response(response_id: str, status: str = "completed") -> JSONDict:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": 1700000000,
+        "status": status,
+        "model": RESPONSE_MODEL,
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_1",
+                "status": "completed",
+                "role": "assistant",
+                "content": [
+                    {"type": "output_text", "text": "Hello from loopback", "annotations": []}
+                ],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": 12,
+            "output_tokens": 5,
+            "total_tokens": 17,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+
+
+def deleted_response(response_id: str) -> JSONDict:
+    return {"id": response_id, "object": "response", "deleted": True}
+
+
+def input_items(response_id: str) -> JSONDict:
+    item = {
+        "id": "msg_in_1",
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "hi"}],
+    }
+    return {
+        "object": "list",
+        "data": [item],
+        "first_id": "msg_in_1",
+        "last_id": "msg_in_1",
+        "has_more": False,
+    }
