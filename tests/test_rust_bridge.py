@@ -181,8 +181,22 @@ def _bridged(fn: Any, **kwargs: Any) -> Any:
     return fn(max_tokens=10, messages=user_messages(), model="hosted_vllm/gpt-4o-mini", **kwargs)
 
 
+def _stored(fn: Any, **kwargs: Any) -> Any:
+    return fn(response_id="resp_stored_1", custom_llm_provider="openai", **kwargs)
+
+
 # Entry points of the surfaces beyond tests/operations/test_entry_points.
 SURFACE_CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
+    **{
+        f"{prefix}{name}": (_stored, operation, False)
+        for name, operation in (
+            ("get_responses", "fetch_response"),
+            ("delete_responses", "delete_response"),
+            ("cancel_responses", "cancel_response"),
+            ("list_input_items", "list_input_items"),
+        )
+        for prefix in ("", "a")
+    },
     "anthropic_messages": (_anthropic, "chat claude-sonnet-4", False),
     "anthropic_interface.messages.acreate": (_anthropic, "chat claude-sonnet-4", False),
     "anthropic_messages_handler": (_bridged, "chat gpt-4o-mini", False),

@@ -48,6 +48,14 @@ SURFACES = {entry.surface for entry in ENTRY_POINTS.values()}
 TARGET = ResolvedTarget("openai", "openai", "m", None, None)
 
 
+def read_by_start(surface: Surface, params: RecordingParams) -> None:
+    """What the recorder reads through the surface before the mapping runs."""
+    if surface.start_fields is not None:
+        surface.start_fields(params)
+    if surface.routing is not None:
+        surface.routing(params)
+
+
 def start(surface: Surface) -> Any:
     """The invocation a call of ``surface`` gets (its start fields read from no arguments)."""
     return start_invocation(TelemetryHandler(), surface, TARGET, {})
@@ -58,6 +66,7 @@ def start(surface: Surface) -> Any:
 def test_a_mapping_reads_only_what_its_surface_declares(surface: Surface, capture: bool) -> None:
     invocation = start(surface)
     params = RecordingParams()
+    read_by_start(surface, params)
     surface.apply_request(invocation, params, capture)
     invocation.stop()
     declared = set(surface.reads) | set(surface.reads_via_kwargs)
@@ -72,6 +81,7 @@ def test_every_declared_parameter_is_read_somewhere() -> None:
         for capture in (False, True):
             params = RecordingParams()
             invocation = start(surface)
+            read_by_start(surface, params)
             surface.apply_request(invocation, params, capture)
             invocation.stop()
             read |= params.read

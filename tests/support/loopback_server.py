@@ -1082,11 +1082,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.command == "DELETE" and not rest:
             self._send_json(200, surfaces.deleted_response(response_id))
         elif self.command == "POST" and rest == "/cancel":
-            self._send_json(200, surfaces.stored_response(response_id, status="cancelled"))
+            self._send_json(200, _stored_response(response_id, status="cancelled"))
         elif self.command == "GET" and rest == "/input_items":
             self._send_json(200, surfaces.input_items(response_id))
         elif self.command == "GET" and not rest:
-            self._send_json(200, surfaces.stored_response(response_id))
+            self._send_json(200, _stored_response(response_id, status="completed"))
         else:
             self._not_found(self.path)
         return True
@@ -1454,6 +1454,18 @@ def _responses_output(mode: str) -> list[JSONDict]:
             }
         )
     return items
+
+
+def _stored_response(response_id: str, *, status: str) -> JSONDict:
+    """A stored response as the Responses API's management routes return it."""
+    return _responses_object(
+        response_id,
+        surfaces.RESPONSE_MODEL,
+        {},
+        status=status,
+        output=_responses_output(""),
+        usage=_responses_usage(),
+    )
 
 
 def _responses_object(

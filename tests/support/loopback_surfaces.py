@@ -12,8 +12,9 @@ surface's wire format reads in one place. Standard library only, like the server
     ``message_delta`` with ``stop_reason`` and 5 output tokens, ``message_stop``).
 ``GET /v1/responses/<id>``, ``DELETE /v1/responses/<id>``, ``POST /v1/responses/<id>/cancel``,
 ``GET /v1/responses/<id>/input_items``
-    The stored response ``<id>`` (model ``gpt-4o-mini-2024-07-18``, status ``completed``, usage
-    12 / 5: a fetch must not report it), ``{"id", "object": "response", "deleted": true}``,
+    The stored response ``<id>`` (shaped like ``POST /responses``' answer: model
+    ``gpt-4o-mini-2024-07-18``, status ``completed``, usage 12 / 5, which a fetch must not
+    report), ``{"id", "object": "response", "deleted": true}``,
     the response with status ``cancelled``, and a one-item list. An id ``resp_error-<status>``
     answers that error.
 """
@@ -90,37 +91,6 @@ def response_route(route: str) -> tuple[str, str] | None:
 def response_error(response_id: str) -> int | None:
     match = _ERROR_ID.match(response_id)
     return int(match.group(1)) if match else None
-
-
-def stored_response(response_id: str, status: str = "completed") -> JSONDict:
-    return {
-        "id": response_id,
-        "object": "response",
-        "created_at": 1700000000,
-        "status": status,
-        "model": RESPONSE_MODEL,
-        "output": [
-            {
-                "type": "message",
-                "id": "msg_1",
-                "status": "completed",
-                "role": "assistant",
-                "content": [
-                    {"type": "output_text", "text": "Hello from loopback", "annotations": []}
-                ],
-            }
-        ],
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": {
-            "input_tokens": 12,
-            "output_tokens": 5,
-            "total_tokens": 17,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens_details": {"reasoning_tokens": 0},
-        },
-    }
 
 
 def deleted_response(response_id: str) -> JSONDict:

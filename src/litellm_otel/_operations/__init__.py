@@ -20,6 +20,7 @@ from litellm_otel._operations import (
     chat_stream,
     embeddings,
     media,
+    response_management,
     responses,
     scoring,
 )
@@ -141,6 +142,35 @@ ANTHROPIC_MESSAGES = Surface(
     positional=("max_tokens", "messages"),
     new_stream_state=anthropic_messages.AnthropicStreamState,
 )
+FETCH_RESPONSE = Surface(
+    "fetch_response",
+    response_management.apply_fetch_request,
+    response_management.apply_fetch_response,
+    reads=("response_id", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url", "stream"),
+    positional=("response_id",),
+    kind=InvocationKind.FETCH_RESPONSE,
+    start_fields=response_management.fetch_start_fields,
+    routing=response_management.routing,
+)
+
+
+def _stored_response_surface(operation_name: str) -> Surface:
+    """A call on a stored response that generates nothing (see response_management)."""
+    return Surface(
+        operation_name,
+        response_management.apply_stored_request,
+        response_management.apply_stored_response,
+        reads=("response_id", "custom_llm_provider"),
+        reads_via_kwargs=("api_base", "base_url"),
+        positional=("response_id",),
+        routing=response_management.routing,
+    )
+
+
+DELETE_RESPONSE = _stored_response_surface("delete_response")
+CANCEL_RESPONSE = _stored_response_surface("cancel_response")
+LIST_INPUT_ITEMS = _stored_response_surface("list_input_items")
 EMBEDDINGS = Surface(
     "embeddings",
     embeddings.apply_request,
@@ -264,6 +294,10 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("completion_with_retries", CHAT, signature_of="completion"),
         *_pair("text_completion", TEXT_COMPLETION, on_router=True),
         *_pair("responses", RESPONSES, on_router=True),
+        *_pair("get_responses", FETCH_RESPONSE),
+        *_pair("delete_responses", DELETE_RESPONSE),
+        *_pair("cancel_responses", CANCEL_RESPONSE),
+        *_pair("list_input_items", LIST_INPUT_ITEMS),
         *_pair("anthropic_interface.messages.create", ANTHROPIC_MESSAGES),
         EntryPoint(
             "anthropic_messages",

@@ -240,9 +240,7 @@ class AnthropicStreamState:
         elif kind == "content_block_delta":
             block = self.blocks.get(field(event, "index"))
             delta = field(event, "delta")
-            piece = (
-                field(delta, "text") or field(delta, "thinking") or field(delta, "partial_json")
-            )
+            piece = field(delta, "text") or field(delta, "thinking") or field(delta, "partial_json")
             if block is not None and isinstance(piece, str):
                 block.pieces.append(piece)
 
