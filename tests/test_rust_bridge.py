@@ -185,8 +185,30 @@ def _stored(fn: Any, **kwargs: Any) -> Any:
     return fn(response_id="resp_stored_1", custom_llm_provider="openai", **kwargs)
 
 
+def _edit(fn: Any, **kwargs: Any) -> Any:
+    return fn(image=b"\x89PNG", prompt="add a hat", model="openai/gpt-image-1", **kwargs)
+
+
+def _video(fn: Any, **kwargs: Any) -> Any:
+    return fn(prompt="a cat", model="openai/sora-2", **kwargs)
+
+
+def _ocr(fn: Any, **kwargs: Any) -> Any:
+    document = {"type": "document_url", "document_url": "https://example.invalid/a.pdf"}
+    return fn(model="mistral/mistral-ocr-latest", document=document, **kwargs)
+
+
 # Entry points of the surfaces beyond tests/operations/test_entry_points.
 SURFACE_CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
+    **{
+        f"{prefix}{name}": case
+        for name, case in (
+            ("image_edit", (_edit, "image_generation gpt-image-1", False)),
+            ("video_generation", (_video, "video_generation sora-2", False)),
+            ("ocr", (_ocr, "generate_content mistral-ocr-latest", False)),
+        )
+        for prefix in ("", "a")
+    },
     **{
         f"{prefix}{name}": (_stored, operation, False)
         for name, operation in (

@@ -140,9 +140,9 @@ class EntryPointWrapping:
             return binder
         # ``(*args, **kwargs)`` forwarding to another entry point, whose signature says what
         # positional arguments mean.
-        twin = self._entries.get(entry.signature_of)
-        module = sys.modules.get(twin.module) if twin is not None else None
-        function = _function_at(module, twin.attribute) if module and twin else None
+        path = entry.signature_of
+        module = sys.modules.get(module_of(path))
+        function = _function_at(module, path.rpartition(".")[2])
         return ArgumentBinder(function or original)
 
 

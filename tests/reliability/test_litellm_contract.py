@@ -36,6 +36,7 @@ from litellm_otel._operations import (
     TEXT_COMPLETION,
     TRANSCRIPTION,
     Surface,
+    module_of,
 )
 from litellm_otel._router import ROUTER_METHODS
 from litellm_otel._wrappers import ArgumentBinder
@@ -74,12 +75,12 @@ LEADING_POSITIONAL: dict[Surface, tuple[str, ...]] = {
 def located(name: str) -> Any:
     """The function ``ENTRY_POINTS[name]`` names (its module imported: a test may), or
     ``None``; an entry point of a module that cannot be imported here is skipped, saying why."""
-    entry = ENTRY_POINTS[name]
+    module_name = module_of(name)  # an entry point's, or a signature_of path's
     try:
-        module = importlib.import_module(entry.module)
+        module = importlib.import_module(module_name)
     except ImportError as error:
-        pytest.skip(f"{entry.module} cannot be imported in LiteLLM {LITELLM_VERSION}: {error}")
-    return getattr(module, entry.attribute, None)
+        pytest.skip(f"{module_name} cannot be imported in LiteLLM {LITELLM_VERSION}: {error}")
+    return getattr(module, name.rpartition(".")[2], None)
 
 
 def receiver(name: str) -> tuple[str, Callable[..., Any]]:

@@ -693,6 +693,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._converse(body, model_id=path.split("/")[2])
         elif self._response_management(route):
             pass
+        elif route == "/images/edits":
+            self._images(body)
+        elif route in ("/videos", "/ocr"):
+            self._media_job(route, body)
         elif route in ("/messages", "/v1/messages"):
             self._anthropic_messages(body)
         else:
@@ -1069,6 +1073,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._send_json(200, surfaces.anthropic_message(message_id, model, CONTENT))
+
+    def _media_job(self, route: str, body: JSONDict) -> None:
+        """``/videos`` (a queued video job) and ``/ocr`` (one page), see loopback_surfaces."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        model = str(body.get("model") or "")
+        if route == "/videos":
+            job_id = f"video_loopback_{self.server.owner._next_id()}"
+            self._send_json(200, surfaces.video_job(job_id, model, body))
+        else:
+            self._send_json(200, surfaces.ocr_pages(model))
 
     def _response_management(self, route: str) -> bool:
         """The Responses API's routes for a stored response; False when ``route`` is none."""

@@ -17,6 +17,13 @@ surface's wire format reads in one place. Standard library only, like the server
     report), ``{"id", "object": "response", "deleted": true}``,
     the response with status ``cancelled``, and a one-item list. An id ``resp_error-<status>``
     answers that error.
+``POST /v1/images/edits`` (multipart)
+    Answered like ``/images/generations``.
+``POST /v1/videos``
+    A queued video job: id ``video_loopback_<n>``, ``model`` echoed, ``status`` ``queued``,
+    ``seconds`` / ``size`` echoed when sent.
+``POST /v1/ocr`` (Mistral's OCR API)
+    One page of markdown (``OCR_MARKDOWN``), ``model`` echoed, ``usage_info`` 1 page.
 """
 
 from __future__ import annotations
@@ -110,4 +117,36 @@ def input_items(response_id: str) -> JSONDict:
         "first_id": "msg_in_1",
         "last_id": "msg_in_1",
         "has_more": False,
+    }
+
+
+OCR_MARKDOWN = "# Invoice 42"
+
+
+def video_job(job_id: str, model: str, body: JSONDict) -> JSONDict:
+    return {
+        "id": job_id,
+        "object": "video",
+        "model": model,
+        "status": "queued",
+        "progress": 0,
+        "created_at": 1700000000,
+        "seconds": str(body.get("seconds") or "4"),
+        "size": str(body.get("size") or "720x1280"),
+    }
+
+
+def ocr_pages(model: str) -> JSONDict:
+    return {
+        "pages": [
+            {
+                "index": 0,
+                "markdown": OCR_MARKDOWN,
+                "images": [],
+                "dimensions": {"dpi": 200, "height": 2200, "width": 1700},
+            }
+        ],
+        "model": model,
+        "document_annotation": None,
+        "usage_info": {"pages_processed": 1, "doc_size_bytes": 1024},
     }

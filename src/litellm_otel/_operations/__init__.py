@@ -23,6 +23,7 @@ from litellm_otel._operations import (
     response_management,
     responses,
     scoring,
+    video_ocr,
 )
 
 RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
@@ -188,6 +189,32 @@ IMAGE_GENERATION = Surface(
     reads_via_kwargs=("base_url", "metadata"),
     positional=("prompt", "model"),
 )
+IMAGE_EDIT = Surface(
+    "image_generation",
+    media.apply_image_request,
+    media.apply_image_response,
+    reads=("model", "prompt", "n"),
+    reads_via_kwargs=("api_base", "base_url", "metadata"),
+    # image_edit takes (image, prompt, model), aimage_edit (image, model, prompt): each call
+    # is bound by its own function's signature
+    positional=("image",),
+)
+VIDEO_GENERATION = Surface(
+    "video_generation",
+    video_ocr.apply_video_request,
+    video_ocr.apply_video_response,
+    reads=("model", "prompt", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url", "metadata"),
+    positional=("prompt", "model"),
+)
+OCR = Surface(
+    "generate_content",
+    video_ocr.apply_ocr_request,
+    video_ocr.apply_ocr_response,
+    reads=("model", "document", "api_base", "custom_llm_provider"),
+    reads_via_kwargs=("base_url", "metadata"),
+    positional=("model", "document"),
+)
 TRANSCRIPTION = Surface(
     "transcription",
     media.apply_transcription_request,
@@ -238,8 +265,8 @@ class EntryPoint:
     is_async: bool
     #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
     on_router: bool = False
-    #: For ``(*args, **kwargs)`` functions, the entry point whose signature names their
-    #: arguments (a name of this table, resolved in the same module).
+    #: For ``(*args, **kwargs)`` functions, the function whose signature names their
+    #: arguments: a name of this table, or a path of the same form to another function.
     signature_of: str | None = None
     aliases: tuple[str, ...] = ()
 
@@ -313,6 +340,10 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         ),
         *_pair("embedding", EMBEDDINGS, on_router=True),
         *_pair("image_generation", IMAGE_GENERATION),
+        *_pair("image_edit", IMAGE_EDIT),
+        *_pair("video_generation", VIDEO_GENERATION),
+        # (*args, **kwargs) dispatchers in front of LiteLLM's Rust extension
+        *_pair("ocr", OCR, signature_of="ocr.dispatch._bind_request"),
         *_pair("transcription", TRANSCRIPTION),
         *_pair("speech", SPEECH),
         *_pair("rerank", RERANK),
