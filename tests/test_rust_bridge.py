@@ -198,8 +198,29 @@ def _ocr(fn: Any, **kwargs: Any) -> Any:
     return fn(model="mistral/mistral-ocr-latest", document=document, **kwargs)
 
 
+async def _drained(opening: Any) -> list[Any]:
+    return [chunk async for chunk in await opening]
+
+
+def _gemini(fn: Any, **kwargs: Any) -> Any:
+    contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+    return fn(model="gemini/gemini-2.0-flash", contents=contents, **kwargs)
+
+
 # Entry points of the surfaces beyond tests/operations/test_entry_points.
 SURFACE_CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
+    "google_genai.generate_content": (_gemini, "generate_content gemini-2.0-flash", False),
+    "google_genai.agenerate_content": (_gemini, "generate_content gemini-2.0-flash", False),
+    "google_genai.generate_content_stream": (
+        lambda fn, **kw: list(_gemini(fn, **kw)),
+        "generate_content gemini-2.0-flash",
+        False,
+    ),
+    "google_genai.agenerate_content_stream": (
+        lambda fn, **kw: _drained(_gemini(fn, **kw)),
+        "generate_content gemini-2.0-flash",
+        False,
+    ),
     **{
         f"{prefix}{name}": case
         for name, case in (

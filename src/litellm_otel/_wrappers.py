@@ -118,7 +118,12 @@ def make_wrapper(
             IN_TRACED_CALL.reset(guard)
             detach(token)
             return recorder.finish(
-                surface, invocation, result, context, streamed=_streamed(params), params=params
+                surface,
+                invocation,
+                result,
+                context,
+                streamed=surface.streams or _streamed(params),
+                params=params,
             )
 
         return async_wrapper
@@ -143,7 +148,12 @@ def make_wrapper(
         IN_TRACED_CALL.reset(guard)
         detach(token)
         return recorder.finish(
-            surface, invocation, result, context, streamed=_streamed(params), params=params
+            surface,
+            invocation,
+            result,
+            context,
+            streamed=surface.streams or _streamed(params),
+            params=params,
         )
 
     return sync_wrapper

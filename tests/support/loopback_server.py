@@ -697,6 +697,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._images(body)
         elif route in ("/videos", "/ocr"):
             self._media_job(route, body)
+        elif (gemini := surfaces.gemini_route(route)) is not None:
+            self._gemini(*gemini)
         elif route in ("/messages", "/v1/messages"):
             self._anthropic_messages(body)
         else:
@@ -1073,6 +1075,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._send_json(200, surfaces.anthropic_message(message_id, model, CONTENT))
+
+    def _gemini(self, model: str, stream: bool) -> None:
+        """Gemini's ``generateContent`` / ``streamGenerateContent`` (model in the path)."""
+        if self._maybe_error(model):
+            return
+        response_id = f"gemini-loopback-{self.server.owner._next_id()}"
+        if stream:
+            self._send_sse(
+                surfaces.gemini_stream(response_id, model, CONTENT_PIECES), model, done=None
+            )
+        else:
+            self._send_json(200, surfaces.gemini_response(response_id, model, CONTENT))
 
     def _media_job(self, route: str, body: JSONDict) -> None:
         """``/videos`` (a queued video job) and ``/ocr`` (one page), see loopback_surfaces."""

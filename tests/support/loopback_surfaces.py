@@ -22,6 +22,11 @@ surface's wire format reads in one place. Standard library only, like the server
 ``POST /v1/videos``
     A queued video job: id ``video_loopback_<n>``, ``model`` echoed, ``status`` ``queued``,
     ``seconds`` / ``size`` echoed when sent.
+``POST /v1/models/<model>:generateContent`` (``:streamGenerateContent``, ``?alt=sse``)
+    Gemini's API (``gemini/<model>``, ``api_base`` the server's ``/v1``): one candidate
+    ``CONTENT``, ``finishReason`` ``STOP``, usage 12 prompt (4 cached) / 5 candidates / 2
+    thoughts, ``responseId`` ``gemini-loopback-<n>``, ``modelVersion`` the model. Streamed:
+    one ``data:`` event per piece, the last with ``finishReason`` and the usage.
 ``POST /v1/ocr`` (Mistral's OCR API)
     One page of markdown (``OCR_MARKDOWN``), ``model`` echoed, ``usage_info`` 1 page.
 """
@@ -150,3 +155,42 @@ def ocr_pages(model: str) -> JSONDict:
         "document_annotation": None,
         "usage_info": {"pages_processed": 1, "doc_size_bytes": 1024},
     }
+
+
+_GEMINI_ROUTE = re.compile(
+    r"^/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$"
+)
+GEMINI_USAGE: JSONDict = {
+    "promptTokenCount": 12,
+    "cachedContentTokenCount": 4,
+    "candidatesTokenCount": 5,
+    "thoughtsTokenCount": 2,
+    "totalTokenCount": 19,
+}
+
+
+def gemini_route(route: str) -> tuple[str, bool] | None:
+    """``(model, streamed)`` for Gemini's routes."""
+    match = _GEMINI_ROUTE.match(route)
+    if match is None:
+        return None
+    return match.group("model"), match.group("method") == "streamGenerateContent"
+
+
+def _gemini_chunk(response_id: str, model: str, text: str, *, last: bool) -> JSONDict:
+    candidate: JSONDict = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    chunk: JSONDict = {"candidates": [candidate], "responseId": response_id, "modelVersion": model}
+    if last:
+        candidate["finishReason"] = "STOP"
+        chunk["usageMetadata"] = dict(GEMINI_USAGE)
+    return chunk
+
+
+def gemini_response(response_id: str, model: str, content: str) -> JSONDict:
+    return _gemini_chunk(response_id, model, content, last=True)
+
+
+def gemini_stream(response_id: str, model: str, pieces: tuple[str, ...]) -> Iterator[bytes]:
+    for number, piece in enumerate(pieces, start=1):
+        chunk = _gemini_chunk(response_id, model, piece, last=number == len(pieces))
+        yield f"data: {json.dumps(chunk)}\n\n".encode()

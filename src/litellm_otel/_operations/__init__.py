@@ -10,7 +10,7 @@ entry-point table all read it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, Protocol
 
@@ -19,6 +19,7 @@ from litellm_otel._operations import (
     chat,
     chat_stream,
     embeddings,
+    generate_content,
     media,
     response_management,
     responses,
@@ -74,6 +75,8 @@ class Surface:
     positional: tuple[str, ...]
     kind: InvocationKind = InvocationKind.INFERENCE
     new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
+    #: Every call returns a stream (a ``*_stream`` function), not only those with ``stream=True``.
+    streams: bool = False
     start_fields: StartFields | None = None
     routing: RoutingReader | None = None
     #: Operations whose calls made by LiteLLM inside this surface's call get spans of their
@@ -142,6 +145,20 @@ ANTHROPIC_MESSAGES = Surface(
     ),
     positional=("max_tokens", "messages"),
     new_stream_state=anthropic_messages.AnthropicStreamState,
+)
+GENERATE_CONTENT = Surface(
+    "generate_content",
+    generate_content.apply_request,
+    generate_content.apply_response,
+    reads=("model", "contents", "config", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url"),
+    positional=("model", "contents"),
+)
+GENERATE_CONTENT_STREAM = replace(
+    GENERATE_CONTENT,
+    apply_request=generate_content.apply_stream_request,
+    new_stream_state=generate_content.GenerateContentStreamState,
+    streams=True,
 )
 FETCH_RESPONSE = Surface(
     "fetch_response",
@@ -326,6 +343,12 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("cancel_responses", CANCEL_RESPONSE),
         *_pair("list_input_items", LIST_INPUT_ITEMS),
         *_pair("anthropic_interface.messages.create", ANTHROPIC_MESSAGES),
+        *_pair("google_genai.generate_content", GENERATE_CONTENT, aliases=("generate_content",)),
+        *_pair(
+            "google_genai.generate_content_stream",
+            GENERATE_CONTENT_STREAM,
+            aliases=("generate_content_stream",),
+        ),
         EntryPoint(
             "anthropic_messages",
             ANTHROPIC_MESSAGES,
