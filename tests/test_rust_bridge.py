@@ -21,6 +21,7 @@ Three kinds of test here:
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable, Iterator
@@ -169,6 +170,89 @@ def _entry_point_case(name: str) -> tuple[Callable[..., Any], str, bool]:
     return (lambda fn, **kw: call(fn, model, **kw)), span_name, name not in NO_MAX_RETRIES
 
 
+def _anthropic(fn: Any, **kwargs: Any) -> Any:
+    """Anthropic's API at the server's root (LiteLLM serves it asynchronously only)."""
+    kwargs["api_base"] = kwargs["api_base"].removesuffix("/v1")
+    return fn(max_tokens=10, messages=user_messages(), model="anthropic/claude-sonnet-4", **kwargs)
+
+
+def _bridged(fn: Any, **kwargs: Any) -> Any:
+    """A sync Messages call: LiteLLM bridges a non-Anthropic model through completion."""
+    return fn(max_tokens=10, messages=user_messages(), model="hosted_vllm/gpt-4o-mini", **kwargs)
+
+
+def _stored(fn: Any, **kwargs: Any) -> Any:
+    return fn(response_id="resp_stored_1", custom_llm_provider="openai", **kwargs)
+
+
+def _edit(fn: Any, **kwargs: Any) -> Any:
+    return fn(image=b"\x89PNG", prompt="add a hat", model="openai/gpt-image-1", **kwargs)
+
+
+def _video(fn: Any, **kwargs: Any) -> Any:
+    return fn(prompt="a cat", model="openai/sora-2", **kwargs)
+
+
+def _ocr(fn: Any, **kwargs: Any) -> Any:
+    document = {"type": "document_url", "document_url": "https://example.invalid/a.pdf"}
+    return fn(model="mistral/mistral-ocr-latest", document=document, **kwargs)
+
+
+async def _drained(opening: Any) -> list[Any]:
+    return [chunk async for chunk in await opening]
+
+
+def _gemini(fn: Any, **kwargs: Any) -> Any:
+    contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+    return fn(model="gemini/gemini-2.0-flash", contents=contents, **kwargs)
+
+
+# Entry points of the surfaces beyond tests/operations/test_entry_points.
+SURFACE_CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
+    "google_genai.generate_content": (_gemini, "generate_content gemini-2.0-flash", False),
+    "google_genai.agenerate_content": (_gemini, "generate_content gemini-2.0-flash", False),
+    "google_genai.generate_content_stream": (
+        lambda fn, **kw: list(_gemini(fn, **kw)),
+        "generate_content gemini-2.0-flash",
+        False,
+    ),
+    "google_genai.agenerate_content_stream": (
+        lambda fn, **kw: _drained(_gemini(fn, **kw)),
+        "generate_content gemini-2.0-flash",
+        False,
+    ),
+    **{
+        f"{prefix}{name}": case
+        for name, case in (
+            ("image_edit", (_edit, "image_generation gpt-image-1", False)),
+            ("video_generation", (_video, "video_generation sora-2", False)),
+            ("ocr", (_ocr, "generate_content mistral-ocr-latest", False)),
+        )
+        for prefix in ("", "a")
+    },
+    **{
+        f"{prefix}{name}": (_stored, operation, False)
+        for name, operation in (
+            ("get_responses", "fetch_response"),
+            ("delete_responses", "delete_response"),
+            ("cancel_responses", "cancel_response"),
+            ("list_input_items", "list_input_items"),
+        )
+        for prefix in ("", "a")
+    },
+    "anthropic_messages": (_anthropic, "chat claude-sonnet-4", False),
+    "anthropic_interface.messages.acreate": (_anthropic, "chat claude-sonnet-4", False),
+    "anthropic_messages_handler": (_bridged, "chat gpt-4o-mini", False),
+    "anthropic_interface.messages.create": (_bridged, "chat gpt-4o-mini", False),
+}
+
+
+def function_of(name: str) -> Any:
+    """``litellm.<name>``, ``name`` a path below the package (its module imported)."""
+    entry = WRAPPED[name]
+    return getattr(importlib.import_module(entry.module), entry.attribute)
+
+
 # Every function we wrap → (how to call it, its span's name, whether it takes max_retries).
 CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
     "completion": (_chat, "chat gpt-4o-mini", True),
@@ -179,12 +263,13 @@ CASES: dict[str, tuple[Callable[..., Any], str, bool]] = {
     "aembedding": (_embed, "embeddings text-embedding-3-small", True),
     **{name: _entry_point_case(name) for name in ENTRY_POINTS},
     **{f"a{name}": _entry_point_case(name) for name in ENTRY_POINTS},
+    **SURFACE_CASES,
 }
 
 
 async def call_entry(name: str, server: Any) -> Any:
     call, _, retries = CASES[name]
-    result = call(getattr(litellm, name), **server_args(server, retries=retries))
+    result = call(function_of(name), **server_args(server, retries=retries))
     if WRAPPED[name].is_async:
         result = await result
     return result

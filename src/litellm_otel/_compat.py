@@ -74,18 +74,18 @@ def record_output_chunks(invocation: Any, arrivals: Sequence[float]) -> None:
     chunks noted earlier needs the histogram, the metric attributes and the last chunk's time,
     which util-genai keeps to itself.
     """
-    last = invocation._stream_last_chunk_at  # pyright: ignore[reportPrivateUsage]
+    last = invocation._stream_last_chunk_at
     # No first chunk recorded (nothing to measure the gaps from), or an invocation util-genai
     # suppressed under another one's (it records no metrics).
-    if last is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+    if last is None or not invocation._start_span:
         return
-    record = invocation._instruments.time_per_output_chunk.record  # pyright: ignore[reportPrivateUsage]
-    attributes = invocation._get_metric_attributes()  # pyright: ignore[reportPrivateUsage]
+    record = invocation._instruments.time_per_output_chunk.record
+    attributes = invocation._get_metric_attributes()
     context = invocation.context
     for arrived in arrivals:
         record(max(arrived - last, 0.0), attributes, context)
         last = arrived
-    invocation._stream_last_chunk_at = last  # pyright: ignore[reportPrivateUsage]
+    invocation._stream_last_chunk_at = last
 
 
 def forget_unpublished_context_data(invocation: Any) -> None:
@@ -96,9 +96,9 @@ def forget_unpublished_context_data(invocation: Any) -> None:
     Whether anything was published is told by comparing the data with a fresh instance of its
     class; which key holds it and the context the merge reads it from have no public names.
     """
-    key = invocation._context_key  # pyright: ignore[reportPrivateUsage]
+    key = invocation._context_key
     # A suppressed invocation's context holds the outer invocation's data, to publish into.
-    if key is None or not invocation._start_span:  # pyright: ignore[reportPrivateUsage]
+    if key is None or not invocation._start_span:
         return
     context = invocation.context
     data = get_value(key, context)
@@ -108,7 +108,7 @@ def forget_unpublished_context_data(invocation: Any) -> None:
     if pristine is None:
         pristine = _PRISTINE[type(data)] = type(data)()
     if data == pristine:
-        invocation._span_context = set_value(key, None, context)  # pyright: ignore[reportPrivateUsage]
+        invocation._span_context = set_value(key, None, context)
 
 
 #: A fresh instance of each context-data class, to compare with.

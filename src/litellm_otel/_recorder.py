@@ -8,6 +8,7 @@ stream proxies touch invocations' lifecycles; the surfaces' mappings only fill f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -20,26 +21,25 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
     CLIENT_EMBEDDING_CONTEXT_KEY,
     CLIENT_INFERENCE_CONTEXT_KEY,
-    EmbeddingInvocation,
-    InferenceInvocation,
 )
 
 from litellm_otel import _attributes as attrs
 from litellm_otel import _stream_usage
-from litellm_otel._compat import UNATTACHED, forget_unpublished_context_data
+from litellm_otel._compat import forget_unpublished_context_data
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._errors import error_of, exception_texts, record_failure
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
+from litellm_otel._invocations import Invocation, start_invocation
 from litellm_otel._latest import LatestConventions
 from litellm_otel._metrics import CallMetrics
-from litellm_otel._operations import CHAT, Surface
+from litellm_otel._operations import CHAT, RoutingReader, Surface
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
 from litellm_otel._redaction import Redaction, redacts_content
 from litellm_otel._streams import proxy_stream
 
-Invocation = InferenceInvocation | EmbeddingInvocation
+__all__ = ["AttemptObserver", "CallRecorder", "Invocation", "MetricIdentity"]
 
 # Traceloop's instrumentations skip their LLM spans when this context key is set.
 TRACELOOP_SUPPRESS_KEY = "suppress_language_model_instrumentation"
@@ -122,8 +122,15 @@ class CallRecorder:
         """Content work only when it is asked for and the span will be exported."""
         return self._capture and invocation.span.is_recording()
 
-    def target(self, params: Mapping[str, Any], operation: str | None = None) -> ResolvedTarget:
+    def target(
+        self,
+        params: Mapping[str, Any],
+        operation: str | None = None,
+        surface_routing: RoutingReader | None = None,
+    ) -> ResolvedTarget:
         """Where the call goes: its arguments, else LiteLLM's settings and environment."""
+        if surface_routing is not None:
+            params = surface_routing(params)
         return self.providers.resolve(
             params.get("model"),
             params.get("custom_llm_provider"),
@@ -136,32 +143,10 @@ class CallRecorder:
         self, surface: Surface, params: Mapping[str, Any], context: Context | None = None
     ) -> Invocation:
         """Start the span (not left current: the caller decides) and record the request."""
-        target = self.target(params, surface.operation_name)
-        address, port = (
-            (None, None)
-            if answered_locally(params, surface.embedding)
-            else (target.server_address, target.server_port)
-        )
-        invocation: Invocation
-        if surface.embedding:
-            invocation = self.handler.embedding(
-                target.provider_name,
-                request_model=target.request_model,
-                server_address=address,
-                server_port=port,
-                context=context,
-                **UNATTACHED,
-            )
-        else:
-            invocation = self.handler.inference(
-                target.provider_name,
-                request_model=target.request_model,
-                server_address=address,
-                server_port=port,
-                operation_name=surface.operation_name,
-                context=context,
-                **UNATTACHED,
-            )
+        target = self.target(params, surface.operation_name, surface.routing)
+        if answered_locally(params, surface.embedding):
+            target = dataclasses.replace(target, server_address=None, server_port=None)
+        invocation = start_invocation(self.handler, surface, target, params, context)
         try:
             # Where util-genai takes metric attributes from; our own counters read them back.
             metric_attributes = invocation.metric_attributes

@@ -142,14 +142,17 @@ def proxy_config(base_url: str, keys: Keys, mode: str) -> str:
         ("leaky-masked", "openai/leak-openai"),
         ("leaky-echo", "openai/leak-echo"),
     ]
+    # Anthropic's API lives at the server's root (LiteLLM appends /v1/messages)
+    models_at = [(name, model, base_url) for name, model in models]
+    models_at.append(("claude", "anthropic/claude-sonnet-4-20250514", base_url.removesuffix("/v1")))
     model_list = "".join(
         f"""
   - model_name: {name}
     litellm_params:
       model: {model}
-      api_base: {base_url}
+      api_base: {base}
       api_key: {keys.upstream}"""
-        for name, model in models
+        for name, model, base in models_at
     )
     callbacks = '["litellm_otel.proxy.proxy_handler_instance"]' if mode == "config" else "[]"
     return f"""model_list:{model_list}

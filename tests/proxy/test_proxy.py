@@ -449,6 +449,72 @@ def test_streaming_client_disconnects(proxy: Proxy) -> None:
 
 
 @pytest.mark.proxy
+def test_anthropic_messages(proxy: Proxy) -> None:
+    """``/v1/messages``: one chat span, the caller's identity on it, in the client's trace."""
+    trace_id, client_span_id, header = traceparent()
+    with proxy.client() as client:
+        response = client.post(
+            "/v1/messages",
+            headers={**auth(proxy.keys.team), **header},
+            json={"model": "claude", "max_tokens": 10, "messages": MESSAGES},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == [{"type": "text", "text": "Hello from loopback"}]
+    spans = proxy.trace(trace_id, has_server_and("CLIENT"))
+    (chat,) = ours(spans)
+    assert chat.name == "chat claude-sonnet-4-20250514"
+    assert chat.status_code == "UNSET"
+    attributes = {k: v for k, v in chat.attributes.items() if not k.startswith("litellm.proxy.")}
+    assert attributes == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-sonnet-4-20250514",
+        "gen_ai.request.max_tokens": 10,
+        "server.address": "127.0.0.1",
+        "server.port": attributes["server.port"],
+        "gen_ai.response.id": response.json()["id"],
+        "gen_ai.response.model": "claude-sonnet-4-20250514",
+        "gen_ai.response.finish_reasons": ("end_turn",),
+        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.output_tokens": 5,
+        "gen_ai.usage.cache_read.input_tokens": 4,
+        "litellm.provider": "anthropic",
+        "litellm.request.model": "anthropic/claude-sonnet-4-20250514",
+        # no litellm.response_cost: a Messages reply carries no cost; the Proxy prices it
+        # in its logging, after the call (docs/entry-points.md)
+    }
+    assert proxy_attributes(chat) == {
+        **TEAM_A,
+        "litellm.proxy.model_group": "claude",
+        "litellm.proxy.requested_model": "claude",
+    }
+    # no Router span: the Router's Messages methods are not instrumented (docs/entry-points.md)
+    check_continues_client_trace(chat, spans, client_span_id, via=[])
+
+
+@pytest.mark.proxy
+def test_anthropic_messages_wrong_key_is_refused(proxy: Proxy) -> None:
+    trace_id, client_span_id, header = traceparent()
+    with proxy.client() as client:
+        response = client.post(
+            "/v1/messages",
+            headers={**auth(proxy.keys.wrong), **header},
+            json={"model": "claude", "max_tokens": 10, "messages": MESSAGES},
+        )
+    assert response.status_code == 401, response.text
+    span, spans = refusal(proxy, trace_id)
+    assert span.name == "proxy rejected chat"
+    assert span.status_message == "auth"
+    assert span.attributes == {
+        "litellm.proxy.requested_model": "claude",
+        "litellm.proxy.rejection_reason": "auth",
+        "error.type": "ProxyException",
+        "http.response.status_code": 401,
+    }
+    check_continues_client_trace(span, spans, client_span_id, via=[])
+
+
+@pytest.mark.proxy
 def test_embeddings(proxy: Proxy) -> None:
     trace_id, client_span_id, header = traceparent()
     with proxy.client() as client:

@@ -181,6 +181,8 @@ from email.parser import HeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from tests.support import loopback_surfaces as surfaces
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import TracebackType
@@ -689,6 +691,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._moderations(body)
         elif _BEDROCK_CONVERSE.match(path):
             self._converse(body, model_id=path.split("/")[2])
+        elif self._response_management(route):
+            pass
+        elif route == "/images/edits":
+            self._images(body)
+        elif route in ("/videos", "/ocr"):
+            self._media_job(route, body)
+        elif (gemini := surfaces.gemini_route(route)) is not None:
+            self._gemini(*gemini)
         elif route in ("/messages", "/v1/messages"):
             self._anthropic_messages(body)
         else:
@@ -697,6 +707,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Serve ``/v1/models`` (used by health checks); 404 otherwise."""
         path, _ = self._record()
+        if self._response_management(_route_of(path)):
+            return
         if path.removeprefix("/v1") == "/models":
             models = ["gpt-4o-mini", "tool-model", "no-usage-model", "reasoning-model"]
             self._send_json(
@@ -726,8 +738,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._not_found(self._record()[0])
 
     def do_DELETE(self) -> None:
-        """Record and reject: the fake API has no DELETE endpoints."""
-        self._not_found(self._record()[0])
+        """Deleting a stored response; anything else is rejected."""
+        path = self._record()[0]
+        if not self._response_management(_route_of(path)):
+            self._not_found(path)
 
     # -- request parsing --------------------------------------------------
 
@@ -1043,15 +1057,69 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _anthropic_messages(self, body: JSONDict) -> None:
-        """Anthropic's ``/v1/messages``: error modes only (in Anthropic's shape)."""
+        """Anthropic's ``/v1/messages``, errors in Anthropic's shape (see loopback_surfaces)."""
         mode = self._mode(body)
         match = _ERROR_MODEL.match(mode)
         if match:
             status = int(match.group(1))
             error = {"type": "api_error", "message": f"loopback {status}"}
             self._send_json(status, {"type": "error", "error": error})
-        elif not self._maybe_error(mode):
+            return
+        if self._maybe_error(mode):
+            return
+        message_id = f"msg_loopback_{self.server.owner._next_id()}"
+        model = str(body.get("model") or "")
+        if body.get("stream"):
+            self._send_sse(
+                surfaces.anthropic_stream(message_id, model, CONTENT_PIECES), mode, done=None
+            )
+        else:
+            self._send_json(200, surfaces.anthropic_message(message_id, model, CONTENT))
+
+    def _gemini(self, model: str, stream: bool) -> None:
+        """Gemini's ``generateContent`` / ``streamGenerateContent`` (model in the path)."""
+        if self._maybe_error(model):
+            return
+        response_id = f"gemini-loopback-{self.server.owner._next_id()}"
+        if stream:
+            self._send_sse(
+                surfaces.gemini_stream(response_id, model, CONTENT_PIECES), model, done=None
+            )
+        else:
+            self._send_json(200, surfaces.gemini_response(response_id, model, CONTENT))
+
+    def _media_job(self, route: str, body: JSONDict) -> None:
+        """``/videos`` (a queued video job) and ``/ocr`` (one page), see loopback_surfaces."""
+        mode = self._mode(body)
+        if self._maybe_error(mode):
+            return
+        model = str(body.get("model") or "")
+        if route == "/videos":
+            job_id = f"video_loopback_{self.server.owner._next_id()}"
+            self._send_json(200, surfaces.video_job(job_id, model, body))
+        else:
+            self._send_json(200, surfaces.ocr_pages(model))
+
+    def _response_management(self, route: str) -> bool:
+        """The Responses API's routes for a stored response; False when ``route`` is none."""
+        found = surfaces.response_route(route)
+        if found is None:
+            return False
+        response_id, rest = found
+        status = surfaces.response_error(response_id)
+        if status is not None:
+            self._send_json(status, _error_body(status))
+        elif self.command == "DELETE" and not rest:
+            self._send_json(200, surfaces.deleted_response(response_id))
+        elif self.command == "POST" and rest == "/cancel":
+            self._send_json(200, _stored_response(response_id, status="cancelled"))
+        elif self.command == "GET" and rest == "/input_items":
+            self._send_json(200, surfaces.input_items(response_id))
+        elif self.command == "GET" and not rest:
+            self._send_json(200, _stored_response(response_id, status="completed"))
+        else:
             self._not_found(self.path)
+        return True
 
     # -- response writing ---------------------------------------------------
 
@@ -1416,6 +1484,18 @@ def _responses_output(mode: str) -> list[JSONDict]:
             }
         )
     return items
+
+
+def _stored_response(response_id: str, *, status: str) -> JSONDict:
+    """A stored response as the Responses API's management routes return it."""
+    return _responses_object(
+        response_id,
+        surfaces.RESPONSE_MODEL,
+        {},
+        status=status,
+        output=_responses_output(""),
+        usage=_responses_usage(),
+    )
 
 
 def _responses_object(

@@ -10,13 +10,44 @@ entry-point table all read it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any, Final, Protocol
 
-from litellm_otel._operations import chat, chat_stream, embeddings, media, responses, scoring
+from litellm_otel._operations import (
+    anthropic_messages,
+    chat,
+    chat_stream,
+    embeddings,
+    generate_content,
+    media,
+    response_management,
+    responses,
+    scoring,
+    video_ocr,
+)
 
 RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
 ResponseMapper = Callable[[Any, Any, bool], None]
+#: Keyword arguments of the util-genai factory that only the call's arguments can give
+#: (``response_id``, ``data_source_id``, a tool's ``name`` and ``tool_call_id``, ``agent_name``).
+StartFields = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+#: The call's arguments as the provider resolver should read them (``model``,
+#: ``custom_llm_provider``, ``api_base``), for surfaces whose calls name the provider otherwise.
+RoutingReader = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+class InvocationKind(Enum):
+    """Which util-genai invocation a surface's calls are: each has its own span shape (kind,
+    name, required attributes) and its own factory on the handler."""
+
+    INFERENCE = "inference"  # CLIENT span, operation name of the surface's choosing
+    EMBEDDING = "embedding"
+    FETCH_RESPONSE = "fetch_response"  # no token usage, by the conventions
+    RETRIEVAL = "retrieval"
+    TOOL = "tool"  # execute_tool, INTERNAL
+    REMOTE_AGENT = "remote_agent"  # invoke_agent, CLIENT
+    LOCAL_AGENT = "local_agent"  # invoke_agent, INTERNAL
 
 
 class StreamState(Protocol):
@@ -45,8 +76,20 @@ class Surface:
     reads_via_kwargs: tuple[str, ...]
     #: How LiteLLM names its leading positional parameters (``completion(model, messages)``).
     positional: tuple[str, ...]
-    embedding: bool = False  # an embedding invocation instead of an inference one
+    kind: InvocationKind = InvocationKind.INFERENCE
     new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
+    #: Every call returns a stream (a ``*_stream`` function), not only those with ``stream=True``.
+    streams: bool = False
+    start_fields: StartFields | None = None
+    routing: RoutingReader | None = None
+    #: Operations whose calls made by LiteLLM inside this surface's call get spans of their
+    #: own, as children (a RAG query's completion); every other inner call, this surface's
+    #: own re-entry included (an async twin running its sync twin), folds into this span.
+    child_operations: frozenset[str] = frozenset()
+
+    @property
+    def embedding(self) -> bool:
+        return self.kind is InvocationKind.EMBEDDING
 
 
 CHAT = Surface(
@@ -90,6 +133,65 @@ RESPONSES = Surface(
     positional=("input", "model"),
     new_stream_state=responses.ResponsesStreamState,
 )
+ANTHROPIC_MESSAGES = Surface(
+    "chat",
+    anthropic_messages.apply_request,
+    anthropic_messages.apply_response,
+    reads=(
+        *("model", "messages", "max_tokens", "stop_sequences", "stream", "system"),
+        *("temperature", "tools", "top_k", "top_p"),
+    ),
+    # The sampling reader is shared with chat; Anthropic's API names few of these itself.
+    reads_via_kwargs=(
+        *("frequency_penalty", "presence_penalty", "seed", "stop", "max_completion_tokens"),
+        *("n", "api_base", "custom_llm_provider"),
+    ),
+    positional=("max_tokens", "messages"),
+    new_stream_state=anthropic_messages.AnthropicStreamState,
+)
+GENERATE_CONTENT = Surface(
+    "generate_content",
+    generate_content.apply_request,
+    generate_content.apply_response,
+    reads=("model", "contents", "config", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url"),
+    positional=("model", "contents"),
+)
+GENERATE_CONTENT_STREAM = replace(
+    GENERATE_CONTENT,
+    apply_request=generate_content.apply_stream_request,
+    new_stream_state=generate_content.GenerateContentStreamState,
+    streams=True,
+)
+FETCH_RESPONSE = Surface(
+    "fetch_response",
+    response_management.apply_fetch_request,
+    response_management.apply_fetch_response,
+    reads=("response_id", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url", "stream"),
+    positional=("response_id",),
+    kind=InvocationKind.FETCH_RESPONSE,
+    start_fields=response_management.fetch_start_fields,
+    routing=response_management.routing,
+)
+
+
+def _stored_response_surface(operation_name: str) -> Surface:
+    """A call on a stored response that generates nothing (see response_management)."""
+    return Surface(
+        operation_name,
+        response_management.apply_stored_request,
+        response_management.apply_stored_response,
+        reads=("response_id", "custom_llm_provider"),
+        reads_via_kwargs=("api_base", "base_url"),
+        positional=("response_id",),
+        routing=response_management.routing,
+    )
+
+
+DELETE_RESPONSE = _stored_response_surface("delete_response")
+CANCEL_RESPONSE = _stored_response_surface("cancel_response")
+LIST_INPUT_ITEMS = _stored_response_surface("list_input_items")
 EMBEDDINGS = Surface(
     "embeddings",
     embeddings.apply_request,
@@ -97,7 +199,7 @@ EMBEDDINGS = Surface(
     reads=("model", "input", "dimensions", "encoding_format"),
     reads_via_kwargs=("base_url", "metadata"),
     positional=("model", "input"),
-    embedding=True,
+    kind=InvocationKind.EMBEDDING,
 )
 IMAGE_GENERATION = Surface(
     "image_generation",
@@ -106,6 +208,32 @@ IMAGE_GENERATION = Surface(
     reads=("model", "prompt", "n"),
     reads_via_kwargs=("base_url", "metadata"),
     positional=("prompt", "model"),
+)
+IMAGE_EDIT = Surface(
+    "image_generation",
+    media.apply_image_request,
+    media.apply_image_response,
+    reads=("model", "prompt", "n"),
+    reads_via_kwargs=("api_base", "base_url", "metadata"),
+    # image_edit takes (image, prompt, model), aimage_edit (image, model, prompt): each call
+    # is bound by its own function's signature
+    positional=("image",),
+)
+VIDEO_GENERATION = Surface(
+    "video_generation",
+    video_ocr.apply_video_request,
+    video_ocr.apply_video_response,
+    reads=("model", "prompt", "custom_llm_provider"),
+    reads_via_kwargs=("api_base", "base_url", "metadata"),
+    positional=("prompt", "model"),
+)
+OCR = Surface(
+    "generate_content",
+    video_ocr.apply_ocr_request,
+    video_ocr.apply_ocr_response,
+    reads=("model", "document", "api_base", "custom_llm_provider"),
+    reads_via_kwargs=("base_url", "metadata"),
+    positional=("model", "document"),
 )
 TRANSCRIPTION = Surface(
     "transcription",
@@ -143,25 +271,67 @@ MODERATION = Surface(
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """One public LiteLLM function we wrap."""
+    """One public LiteLLM function we wrap.
 
-    name: str  # the attribute of the ``litellm`` module
+    ``name`` is its path below the ``litellm`` package: ``"completion"`` is
+    ``litellm.completion``, ``"anthropic_interface.messages.create"`` is ``create`` in the
+    module ``litellm.anthropic_interface.messages``. A function of a submodule is wrapped in
+    that module when it is loaded (now, or on its import: never imported by us), and under
+    each of its ``aliases`` (paths of the same form) that holds the same function.
+    """
+
+    name: str
     surface: Surface
     is_async: bool
     #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
     on_router: bool = False
-    #: For ``(*args, **kwargs)`` functions, the function whose signature names their arguments.
+    #: For ``(*args, **kwargs)`` functions, the function whose signature names their
+    #: arguments: a name of this table, or a path of the same form to another function.
     signature_of: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        """The dotted name of the module that holds the function."""
+        return module_of(self.name)
+
+    @property
+    def attribute(self) -> str:
+        return self.name.rpartition(".")[2]
+
+
+def module_of(path: str) -> str:
+    """``"a.b.f"`` → ``"litellm.a.b"``; ``"f"`` → ``"litellm"``."""
+    package = path.rpartition(".")[0]
+    return f"litellm.{package}" if package else "litellm"
 
 
 def _pair(
-    name: str, surface: Surface, *, on_router: bool = False, signature_of: str | None = None
+    name: str,
+    surface: Surface,
+    *,
+    on_router: bool = False,
+    signature_of: str | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> tuple[EntryPoint, EntryPoint]:
-    """The sync function and its ``a``-prefixed async twin."""
+    """The sync function and its ``a``-prefixed async twin (in the same module, as are the
+    aliases' twins)."""
     return (
-        EntryPoint(name, surface, False, on_router, signature_of),
-        EntryPoint(f"a{name}", surface, True, on_router, signature_of or name),
+        EntryPoint(name, surface, False, on_router, signature_of, aliases),
+        EntryPoint(
+            _async_name(name),
+            surface,
+            True,
+            on_router,
+            signature_of or name,
+            tuple(_async_name(alias) for alias in aliases),
+        ),
     )
+
+
+def _async_name(path: str) -> str:
+    package, dot, attribute = path.rpartition(".")
+    return f"{package}{dot}a{attribute}"
 
 
 ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
@@ -171,8 +341,35 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("completion_with_retries", CHAT, signature_of="completion"),
         *_pair("text_completion", TEXT_COMPLETION, on_router=True),
         *_pair("responses", RESPONSES, on_router=True),
+        *_pair("get_responses", FETCH_RESPONSE),
+        *_pair("delete_responses", DELETE_RESPONSE),
+        *_pair("cancel_responses", CANCEL_RESPONSE),
+        *_pair("list_input_items", LIST_INPUT_ITEMS),
+        *_pair("anthropic_interface.messages.create", ANTHROPIC_MESSAGES),
+        *_pair("google_genai.generate_content", GENERATE_CONTENT, aliases=("generate_content",)),
+        *_pair(
+            "google_genai.generate_content_stream",
+            GENERATE_CONTENT_STREAM,
+            aliases=("generate_content_stream",),
+        ),
+        EntryPoint(
+            "anthropic_messages",
+            ANTHROPIC_MESSAGES,
+            True,
+            aliases=("messages.anthropic_messages",),
+        ),
+        EntryPoint(
+            "anthropic_messages_handler",
+            ANTHROPIC_MESSAGES,
+            False,
+            aliases=("messages.anthropic_messages_handler",),
+        ),
         *_pair("embedding", EMBEDDINGS, on_router=True),
         *_pair("image_generation", IMAGE_GENERATION),
+        *_pair("image_edit", IMAGE_EDIT),
+        *_pair("video_generation", VIDEO_GENERATION),
+        # (*args, **kwargs) dispatchers in front of LiteLLM's Rust extension
+        *_pair("ocr", OCR, signature_of="ocr.dispatch._bind_request"),
         *_pair("transcription", TRANSCRIPTION),
         *_pair("speech", SPEECH),
         *_pair("rerank", RERANK),

@@ -1,0 +1,270 @@
+"""Anthropic's Messages API through LiteLLM: one ``chat`` span per call, whichever provider
+LiteLLM sends it to (Anthropic natively; OpenAI models through ``litellm.responses``, the
+others through ``litellm.completion``: those inner calls add no span)."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+import httpx
+import litellm
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+from packaging.version import Version
+
+from litellm_otel._operations import ENTRY_POINTS
+from tests.support import loopback_surfaces as wire
+from tests.support.loopback_server import CONTENT_PIECES
+from tests.support.telemetry import API_KEY, Telemetry, user_messages
+
+MODEL = "claude-sonnet-4-20250514"
+ANTHROPIC = f"anthropic/{MODEL}"
+MESSAGES = user_messages()
+
+VERSION = version("litellm")
+#: Releases before the LTS tier's (the oldest tier's 1.72.0) serve only Anthropic models here,
+#: serve them synchronously too, and raise httpx's errors unmapped.
+BEFORE_LTS = Version(VERSION) < Version("1.108.14")
+bridging = pytest.mark.skipif(
+    BEFORE_LTS,
+    reason=f"LiteLLM {VERSION} does not bridge non-Anthropic models in anthropic_messages "
+    "(ValueError: Anthropic messages provider config not found)",
+)
+
+
+def native_args(server: Any, **extra: Any) -> dict[str, Any]:
+    """Anthropic's API at the loopback server's root (LiteLLM appends ``/v1/messages``)."""
+    root = server.base_url.removesuffix("/v1")
+    return {"max_tokens": 10, "messages": MESSAGES, "api_base": root, "api_key": API_KEY, **extra}
+
+
+def bridged_args(server: Any, **extra: Any) -> dict[str, Any]:
+    return {"max_tokens": 10, "messages": MESSAGES, "api_base": server.base_url, **extra}
+
+
+def usage_and_identity(response_id: str, response_model: str) -> dict[str, Any]:
+    return {
+        "gen_ai.response.id": response_id,
+        "gen_ai.response.model": response_model,
+        "gen_ai.response.finish_reasons": ("end_turn",),
+        # 8 uncached + 4 cache reads (+ 0 cache writes): every input token counts
+        "gen_ai.usage.input_tokens": wire.ANTHROPIC_INPUT_TOKENS + wire.ANTHROPIC_CACHE_READ_TOKENS,
+        "gen_ai.usage.output_tokens": wire.ANTHROPIC_OUTPUT_TOKENS,
+        "gen_ai.usage.cache_read.input_tokens": wire.ANTHROPIC_CACHE_READ_TOKENS,
+    }
+
+
+def anthropic_span(server: Any, response_id: str, *, stream: bool = False) -> dict[str, Any]:
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": MODEL,
+        "gen_ai.request.max_tokens": 10,
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+        **({"gen_ai.request.stream": True} if stream else {}),
+        **usage_and_identity(response_id, MODEL),
+        "litellm.provider": "anthropic",
+        "litellm.request.model": ANTHROPIC,
+    }
+
+
+#: Where users call the async API: read at call time (the attribute is our wrapper then).
+ASYNC_ENTRY_POINTS = (
+    "anthropic_messages",
+    "anthropic_interface.messages.acreate",
+    "anthropic.messages.acreate",  # litellm.anthropic is the same module
+)
+
+
+def reached(path: str) -> Any:
+    target: Any = litellm
+    for name in path.split("."):
+        target = getattr(target, name)
+    return target
+
+
+@pytest.mark.parametrize("name", sorted(ASYNC_ENTRY_POINTS))
+async def test_native_call_is_one_chat_span(traced: Telemetry, server: Any, name: str) -> None:
+    response = await reached(name)(model=ANTHROPIC, **native_args(server))
+    assert response["content"] == [{"type": "text", "text": "Hello from loopback"}]
+    span = traced.only_span()
+    assert (span.name, span.kind) == (f"chat {MODEL}", SpanKind.CLIENT)
+    assert span.status.status_code is StatusCode.UNSET
+    assert dict(span.attributes or {}) == anthropic_span(server, response["id"])
+    assert [r.path for r in server.requests] == ["/v1/messages"]
+
+
+async def test_native_stream_is_one_span_with_its_usage(traced: Telemetry, server: Any) -> None:
+    stream = await litellm.anthropic_interface.messages.acreate(
+        model=ANTHROPIC, **native_args(server, stream=True)
+    )
+    assert traced.finished() == []
+    chunks = [chunk async for chunk in stream]
+    span = traced.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes.pop("gen_ai.response.time_to_first_chunk") >= 0
+    response_id = attributes["gen_ai.response.id"]
+    assert response_id.startswith("msg_loopback_")
+    assert attributes == anthropic_span(server, response_id, stream=True)
+    # the provider's bytes, untouched
+    assert b"".join(chunks) == b"".join(wire.anthropic_stream(response_id, MODEL, CONTENT_PIECES))
+
+
+async def test_a_stream_left_early_ends_its_span_once(traced: Telemetry, server: Any) -> None:
+    stream = await litellm.anthropic_messages(model=ANTHROPIC, **native_args(server, stream=True))
+    async for _ in stream:
+        break
+    assert traced.finished() == []
+    del stream
+    gc.collect()
+    (span,) = traced.finished()
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.attributes is not None
+    assert span.attributes["litellm.stream.closed_early"] is True
+    assert span.attributes["gen_ai.response.id"].startswith("msg_loopback_")
+
+
+@bridging
+def test_openai_models_through_responses_are_one_span(traced: Telemetry, server: Any) -> None:
+    response = litellm.anthropic_interface.messages.create(
+        model="openai/gpt-4o-mini", api_key=API_KEY, **bridged_args(server)
+    )
+    assert [r.path for r in server.requests] == ["/v1/responses"]
+    span = traced.only_span()
+    assert span.name == "chat gpt-4o-mini"
+    assert dict(span.attributes or {}) == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.request.max_tokens": 10,
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+        **usage_and_identity(response["id"], "gpt-4o-mini-2024-07-18"),
+        "litellm.provider": "openai",
+        "litellm.request.model": "openai/gpt-4o-mini",
+    }
+
+
+@bridging
+@pytest.mark.parametrize("stream", [False, True], ids=["response", "stream"])
+def test_other_providers_through_completion_are_one_span(
+    traced: Telemetry, server: Any, stream: bool
+) -> None:
+    result = litellm.anthropic_messages_handler(
+        model="hosted_vllm/gpt-4o-mini", api_key=API_KEY, **bridged_args(server, stream=stream)
+    )
+    if stream:
+        chunks = list(result)
+        assert chunks[-1] == b'event: message_stop\ndata: {"type": "message_stop"}\n\n'
+    assert [r.path for r in server.requests] == ["/v1/chat/completions"]
+    span = traced.only_span()
+    attributes = dict(span.attributes or {})
+    assert (attributes["gen_ai.operation.name"], attributes["gen_ai.provider.name"]) == (
+        "chat",
+        "hosted_vllm",
+    )
+    assert attributes["gen_ai.usage.input_tokens"] == 12
+    assert attributes["gen_ai.usage.output_tokens"] == 5
+    assert attributes["gen_ai.response.finish_reasons"] == ("end_turn",)
+    assert attributes.get("gen_ai.request.stream") is (True if stream else None)
+
+
+@bridging
+async def test_an_openai_stream_through_responses_is_one_span(
+    traced: Telemetry, server: Any
+) -> None:
+    """LiteLLM hands the sync call an async stream here; it is proxied as such."""
+    stream = litellm.anthropic_interface.messages.create(
+        model="openai/gpt-4o-mini", api_key=API_KEY, **bridged_args(server, stream=True)
+    )
+    assert not hasattr(stream, "__next__")
+    chunks = [chunk async for chunk in stream]
+    assert chunks[-1] == b'event: message_stop\ndata: {"type": "message_stop"}\n\n'
+    span = traced.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.usage.input_tokens"] == 12
+    assert attributes["gen_ai.usage.output_tokens"] == 5
+    assert attributes["gen_ai.usage.cache_read.input_tokens"] == 4
+
+
+async def test_provider_error_is_recorded_as_for_chat(traced: Telemetry, server: Any) -> None:
+    # what LiteLLM raises: mapped to its own exception since the LTS tier, httpx's before
+    error = httpx.HTTPStatusError if BEFORE_LTS else litellm.RateLimitError
+    with pytest.raises(error):
+        await litellm.anthropic_messages(model="anthropic/error-429", **native_args(server))
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == error.__qualname__
+    assert span.attributes["http.response.status_code"] == 429
+    assert span.attributes["gen_ai.provider.name"] == "anthropic"
+    assert API_KEY not in str(span.to_json())
+
+
+@pytest.mark.skipif(
+    BEFORE_LTS,
+    reason=f"LiteLLM {VERSION}'s sync create() hands back a coroutine for Anthropic models "
+    "(docs/entry-points.md: its span ends when create() returns, before the request)",
+)
+def test_a_sync_native_call_fails_as_litellm_says(traced: Telemetry, server: Any) -> None:
+    """LiteLLM serves Anthropic models only asynchronously and says so: its error, on one
+    span, no request."""
+    with pytest.raises(ValueError, match="not implemented for sync calls"):
+        litellm.anthropic_interface.messages.create(model=ANTHROPIC, **native_args(server))
+    span = traced.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "ValueError"
+    assert server.requests == []
+
+
+async def test_content_is_captured_only_when_asked(
+    instrument: Callable[..., Telemetry], server: Any
+) -> None:
+    telemetry = instrument(capture_content=True)
+    tools = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    await litellm.anthropic_messages(
+        model=ANTHROPIC, system="Be brief.", tools=tools, **native_args(server)
+    )
+    attributes = telemetry.only_span().attributes or {}
+    assert json.loads(str(attributes["gen_ai.input.messages"])) == [
+        {
+            "role": "user",
+            "parts": [{"type": "text", "content": MESSAGES[0]["content"]}],
+            "name": None,
+        }
+    ]
+    assert json.loads(str(attributes["gen_ai.system_instructions"])) == [
+        {"type": "text", "content": "Be brief."}
+    ]
+    assert json.loads(str(attributes["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Hello from loopback"}],
+            "finish_reason": "stop",
+            "name": None,
+        }
+    ]
+    (tool,) = json.loads(str(attributes["gen_ai.tool.definitions"]))
+    assert tool["name"] == "get_weather"
+
+
+async def test_no_content_without_capture(traced: Telemetry, server: Any) -> None:
+    await litellm.anthropic_messages(model=ANTHROPIC, system="Be brief.", **native_args(server))
+    attributes = traced.only_span().attributes or {}
+    assert not [name for name in attributes if "messages" in name or "instructions" in name]
+
+
+def test_every_anthropic_entry_point_is_declared() -> None:
+    assert {name for name, entry in ENTRY_POINTS.items() if "anthropic" in name} == {
+        "anthropic_messages",
+        "anthropic_messages_handler",
+        "anthropic_interface.messages.create",
+        "anthropic_interface.messages.acreate",
+    }
