@@ -76,8 +76,20 @@ def agent_routing(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "model": None,
         "custom_llm_provider": A2A_PROVIDER,
-        "api_base": api_base or text(field(agent_card(params), "url")),
+        "api_base": api_base or agent_url(agent_card(params)),
     }
+
+
+def agent_url(card: Any) -> str | None:
+    """The card's URL: ``url`` in A2A 0.3 cards, the first interface's in 1.0 ones."""
+    url = text(field(card, "url"))
+    if url is not None:
+        return url
+    for interface in field(card, "supported_interfaces") or ():
+        url = text(field(interface, "url"))
+        if url is not None:
+            return url
+    return None
 
 
 def _message(request: Any) -> Any:

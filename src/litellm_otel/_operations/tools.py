@@ -23,8 +23,6 @@ from litellm_otel._access import field, text
 
 #: The conventions' ``error.type`` for a tool call whose result says it failed.
 TOOL_ERROR: Final = "tool_error"
-#: What the MCP tool is to the conventions: code the agent calls through a protocol.
-MCP_TOOL_TYPE: Final = "extension"
 #: The span name util-genai uses when a tool call names no tool.
 UNNAMED_TOOL: Final = ""
 
