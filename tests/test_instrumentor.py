@@ -187,7 +187,7 @@ class BrokenProxyIntegration:
 
 
 def inject_fault(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from litellm_otel import _callbacks, _rebind, instrumentor
+    from litellm_otel import _callbacks, _entry_points, _rebind, instrumentor
     from litellm_otel._router import RouterInstrumentation
 
     if step == "options":
@@ -195,9 +195,7 @@ def inject_fault(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
     elif step == "handler":
         monkeypatch.setattr(instrumentor, "_make_handler", raising)
     elif step == "wrapping the fifth function":
-        monkeypatch.setattr(
-            wrapt, "wrap_function_wrapper", fail_after(4, wrapt.wrap_function_wrapper)
-        )
+        monkeypatch.setattr(_entry_points, "_place", fail_after(4, _entry_points._place))
     elif step == "rebinding":  # right after this module's globals were rebound
         namespaces = _rebind._namespaces
         mine = vars(sys.modules[__name__])

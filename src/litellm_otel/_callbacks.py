@@ -38,7 +38,19 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from litellm_otel import _attributes as attrs
 from litellm_otel._access import number
 from litellm_otel._failsafe import report_failure
-from litellm_otel._operations import ENTRY_POINTS, Surface
+from litellm_otel._operations import (
+    CHAT,
+    EMBEDDINGS,
+    ENTRY_POINTS,
+    IMAGE_GENERATION,
+    MODERATION,
+    RERANK,
+    RESPONSES,
+    SPEECH,
+    TEXT_COMPLETION,
+    TRANSCRIPTION,
+    Surface,
+)
 from litellm_otel._recorder import CallRecorder, Invocation
 from litellm_otel._wrappers import IN_TRACED_CALL
 
@@ -63,6 +75,14 @@ _REQUEST_KEYS: Final = (
 )
 
 
+#: The surfaces whose mappings read LiteLLM's logging details as they read call arguments
+#: (the others' calls reach LiteLLM through our wrappers only).
+_LOGGED: Final = frozenset(
+    {CHAT, TEXT_COMPLETION, RESPONSES, EMBEDDINGS, IMAGE_GENERATION, TRANSCRIPTION, SPEECH}
+    | {RERANK, MODERATION}
+)
+
+
 def make_callback(recorder: CallRecorder) -> Any:
     """A ``litellm.integrations.custom_logger.CustomLogger`` bound to ``recorder``."""
     from litellm.integrations.custom_logger import CustomLogger
@@ -77,7 +97,7 @@ def make_callback(recorder: CallRecorder) -> Any:
             self._retired = False
 
         def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
-            if IN_TRACED_CALL.get() or not is_instrumentation_enabled():
+            if IN_TRACED_CALL.get() is not None or not is_instrumentation_enabled():
                 return
             if isinstance(kwargs, Mapping) and kwargs.get(_NO_UPSTREAM_CALL):
                 return  # the LiteLLM Proxy logging a request it refused: no provider call
@@ -90,7 +110,7 @@ def make_callback(recorder: CallRecorder) -> Any:
             call_id = kwargs.get("litellm_call_id")
             call_type = str(kwargs.get("call_type") or "completion")
             entry = ENTRY_POINTS.get(call_type)
-            if not isinstance(call_id, str) or entry is None:
+            if not isinstance(call_id, str) or entry is None or entry.surface not in _LOGGED:
                 return
             with self._lock:
                 if self._retired or call_id in self._open:  # gone, or LiteLLM retrying

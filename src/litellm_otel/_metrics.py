@@ -315,11 +315,13 @@ def metric_attributes(invocation: Any) -> dict[str, AttributeValue]:
     and the request's and response's model and server."""
     attributes: dict[str, AttributeValue] = dict(invocation.metric_attributes)
     for key, value in (
-        (gen_ai.GEN_AI_PROVIDER_NAME, invocation.provider),
-        (gen_ai.GEN_AI_REQUEST_MODEL, invocation.request_model),
-        (gen_ai.GEN_AI_RESPONSE_MODEL, invocation.response_model_name),
-        ("server.address", invocation.server_address),
-        ("server.port", invocation.server_port),
+        # not every kind of invocation has each of these (a fetched response has no
+        # request model)
+        (gen_ai.GEN_AI_PROVIDER_NAME, getattr(invocation, "provider", None)),
+        (gen_ai.GEN_AI_REQUEST_MODEL, getattr(invocation, "request_model", None)),
+        (gen_ai.GEN_AI_RESPONSE_MODEL, getattr(invocation, "response_model_name", None)),
+        ("server.address", getattr(invocation, "server_address", None)),
+        ("server.port", getattr(invocation, "server_port", None)),
     ):
         if value is not None:
             attributes.setdefault(key, value)

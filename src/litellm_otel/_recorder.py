@@ -20,8 +20,6 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
     CLIENT_EMBEDDING_CONTEXT_KEY,
     CLIENT_INFERENCE_CONTEXT_KEY,
-    EmbeddingInvocation,
-    InferenceInvocation,
 )
 
 from litellm_otel import _attributes as attrs
@@ -31,14 +29,15 @@ from litellm_otel._content import ContentPolicy
 from litellm_otel._errors import error_of, exception_texts, record_failure
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks
+from litellm_otel._invocations import Invocation, start_invocation
 from litellm_otel._latest import LatestConventions
 from litellm_otel._metrics import CallMetrics
-from litellm_otel._operations import CHAT, Surface
+from litellm_otel._operations import CHAT, RoutingReader, Surface
 from litellm_otel._providers import ProviderResolver, ResolvedTarget
 from litellm_otel._redaction import Redaction, redacts_content
 from litellm_otel._streams import proxy_stream
 
-Invocation = InferenceInvocation | EmbeddingInvocation
+__all__ = ["AttemptObserver", "CallRecorder", "Invocation", "MetricIdentity"]
 
 # Traceloop's instrumentations skip their LLM spans when this context key is set.
 TRACELOOP_SUPPRESS_KEY = "suppress_language_model_instrumentation"
@@ -121,8 +120,15 @@ class CallRecorder:
         """Content work only when it is asked for and the span will be exported."""
         return self._capture and invocation.span.is_recording()
 
-    def target(self, params: Mapping[str, Any], operation: str | None = None) -> ResolvedTarget:
+    def target(
+        self,
+        params: Mapping[str, Any],
+        operation: str | None = None,
+        surface_routing: RoutingReader | None = None,
+    ) -> ResolvedTarget:
         """Where the call goes: its arguments, else LiteLLM's settings and environment."""
+        if surface_routing is not None:
+            params = surface_routing(params)
         return self.providers.resolve(
             params.get("model"),
             params.get("custom_llm_provider"),
@@ -135,25 +141,8 @@ class CallRecorder:
         self, surface: Surface, params: Mapping[str, Any], context: Context | None = None
     ) -> Invocation:
         """Start the span (not left current: the caller decides) and record the request."""
-        target = self.target(params, surface.operation_name)
-        invocation: Invocation
-        if surface.embedding:
-            invocation = self.handler.embedding(
-                target.provider_name,
-                request_model=target.request_model,
-                server_address=target.server_address,
-                server_port=target.server_port,
-                context=context,
-            )
-        else:
-            invocation = self.handler.inference(
-                target.provider_name,
-                request_model=target.request_model,
-                server_address=target.server_address,
-                server_port=target.server_port,
-                operation_name=surface.operation_name,
-                context=context,
-            )
+        target = self.target(params, surface.operation_name, surface.routing)
+        invocation = start_invocation(self.handler, surface, target, params, context)
         # util-genai attaches a new invocation's context; the wrappers attach their own (with
         # the suppression markers) while LiteLLM runs, and streams outlive this frame.
         invocation.suspend()

@@ -7,9 +7,12 @@ LiteLLM runs (so HTTP client spans nest under it and a ``traceparent`` reaches t
 
 LiteLLM calls its own public functions internally (``acompletion`` runs ``completion`` in
 an executor with the context copied; dispatchers sit in front of ``litellm.main``;
-``completion_with_retries`` calls ``completion``). A context variable marks "inside a call
-we already trace", so the inner call passes straight through and the caller sees exactly
-one span, whatever path LiteLLM takes.
+``completion_with_retries`` calls ``completion``; Anthropic messages run ``responses`` or
+``completion``). A context variable holds the surface of the call we trace, so the inner
+call passes straight through and the caller sees exactly one span, whatever path LiteLLM
+takes. A composite surface (a RAG query: a search, then a completion) names in
+``child_operations`` the inner calls that are work of their own: those get their own span,
+a child of the outer one, and their own inner calls fold into them in turn.
 
 Nested LLM SDK instrumentations (the OpenAI SDK under the contrib, Traceloop or
 OpenInference instrumentation) would add a second GenAI span for the same call. The context
@@ -32,8 +35,8 @@ from litellm_otel._failsafe import report_failure
 from litellm_otel._operations import Surface
 from litellm_otel._recorder import CallRecorder, Invocation
 
-# True while a call we trace is running in this context (thread or task).
-IN_TRACED_CALL: ContextVar[bool] = ContextVar("litellm_otel_in_traced_call", default=False)
+# The surface of the call we trace that is running in this context (thread or task).
+IN_TRACED_CALL: ContextVar[Surface | None] = ContextVar("litellm_otel_in_traced_call", default=None)
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -85,7 +88,7 @@ def make_wrapper(
     def passes_through() -> bool:
         return (
             not recorder.active
-            or IN_TRACED_CALL.get()
+            or folds_into_outer_call(surface)
             or not is_instrumentation_enabled()
             or recorder.idle()
         )
@@ -104,7 +107,7 @@ def make_wrapper(
             if invocation is None or context is None:
                 return await wrapped(*args, **kwargs)
             token = attach(context)
-            guard = IN_TRACED_CALL.set(True)
+            guard = IN_TRACED_CALL.set(surface)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exception:
@@ -129,7 +132,7 @@ def make_wrapper(
         if invocation is None or context is None:
             return wrapped(*args, **kwargs)
         token = attach(context)
-        guard = IN_TRACED_CALL.set(True)
+        guard = IN_TRACED_CALL.set(surface)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exception:
@@ -144,6 +147,15 @@ def make_wrapper(
         )
 
     return sync_wrapper
+
+
+def folds_into_outer_call(surface: Surface) -> bool:
+    """Whether a call of ``surface`` made now is part of a call we already trace (LiteLLM's
+    internal re-entry): it then gets no span of its own."""
+    outer = IN_TRACED_CALL.get()
+    return outer is not None and (
+        outer is surface or surface.operation_name not in outer.child_operations
+    )
 
 
 def _streamed(params: Mapping[str, Any]) -> bool:

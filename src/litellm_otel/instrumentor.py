@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-import wrapt
 from opentelemetry import trace
 from opentelemetry._logs import get_logger
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter, get_meter_provider
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.util.genai.handler import TelemetryHandler
 
-from litellm_otel import _callbacks, _compat, _rebind
+from litellm_otel import _callbacks, _compat
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
+from litellm_otel._entry_points import EntryPointWrapping
 from litellm_otel._failsafe import report_failure
 from litellm_otel._hooks import Hooks, RequestHook
 from litellm_otel._latest import LatestConventions
@@ -33,7 +32,6 @@ from litellm_otel._operations import ENTRY_POINTS
 from litellm_otel._recorder import CallRecorder, MetricIdentity
 from litellm_otel._redaction import redacts_content
 from litellm_otel._router import RouterInstrumentation
-from litellm_otel._wrappers import ArgumentBinder, make_wrapper
 from litellm_otel.package import _instruments
 from litellm_otel.version import __version__
 
@@ -60,8 +58,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _callback: Any = None
     _proxy: Any = None
-    _wrapped: tuple[str, ...] = ()
-    _rebound: _rebind.Rebound = []
+    _entry_points: EntryPointWrapping | None = None
     _router: RouterInstrumentation | None = None
     _recorder: CallRecorder | None = None
     _rolled_back: bool = False
@@ -133,21 +130,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             metric_identity=metric_identity,
         )
         self._recorder = recorder
-        replacements: dict[int, tuple[Any, Any]] = {}
-        for name, entry in ENTRY_POINTS.items():
-            original = getattr(litellm, name, None)
-            if original is None:  # not in this LiteLLM release
-                continue
-            binder = ArgumentBinder(original)
-            if not binder.names and entry.signature_of is not None:
-                # ``(*args, **kwargs)`` forwarding to another entry point, whose signature
-                # says what positional arguments mean.
-                binder = ArgumentBinder(getattr(litellm, entry.signature_of, original))
-            wrapper = make_wrapper(recorder, entry.surface, entry.is_async, binder)
-            wrapt.wrap_function_wrapper(litellm, name, wrapper)
-            self._wrapped = (*self._wrapped, name)
-            replacements[id(original)] = (original, getattr(litellm, name))
-        self._rebound = _rebind.rebind(replacements)
+        self._entry_points = EntryPointWrapping(recorder, ENTRY_POINTS)
+        self._entry_points.install()
 
         if router is not None and router_instrumentation is not None:
             self._router = router_instrumentation
@@ -170,16 +154,11 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._recorder is not None:
             self._recorder.active = False
             self._recorder = None
-        try:
-            _rebind.restore(self._rebound)
-        finally:
-            self._rebound = []
-        for name in self._wrapped:
+        if self._entry_points is not None:
             try:
-                unwrap(litellm, name)
-            except Exception:
-                report_failure("restoring LiteLLM's functions")
-        self._wrapped = ()
+                self._entry_points.remove()
+            finally:
+                self._entry_points = None
         router = getattr(litellm, "Router", None)
         if router is not None and self._router is not None:
             try:

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from opentelemetry.util.genai.handler import TelemetryHandler
 
+from litellm_otel._invocations import start_invocation
 from litellm_otel._operations import ENTRY_POINTS, Surface
 from litellm_otel._operations.chat import SAMPLING_PARAMETERS
+from litellm_otel._providers import ResolvedTarget
 
 #: Read by the call recorder and the Router for every surface, not by the mappings.
 ROUTING = {"model", "custom_llm_provider", "api_base", "base_url", "stream", "stream_options"}
@@ -43,17 +45,18 @@ class RecordingParams(Mapping[str, Any]):
 
 
 SURFACES = {entry.surface for entry in ENTRY_POINTS.values()}
+TARGET = ResolvedTarget("openai", "openai", "m", None, None)
+
+
+def start(surface: Surface) -> Any:
+    """The invocation a call of ``surface`` gets (its start fields read from no arguments)."""
+    return start_invocation(TelemetryHandler(), surface, TARGET, {})
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES, key=lambda s: s.reads), ids=repr)
 @pytest.mark.parametrize("capture", [False, True], ids=["content-off", "content-on"])
 def test_a_mapping_reads_only_what_its_surface_declares(surface: Surface, capture: bool) -> None:
-    handler = TelemetryHandler()
-    invocation = (
-        handler.embedding("openai", request_model="m")
-        if surface.embedding
-        else handler.inference("openai", request_model="m")
-    )
+    invocation = start(surface)
     params = RecordingParams()
     surface.apply_request(invocation, params, capture)
     invocation.stop()
@@ -68,11 +71,7 @@ def test_every_declared_parameter_is_read_somewhere() -> None:
     for surface in SURFACES:
         for capture in (False, True):
             params = RecordingParams()
-            invocation = (
-                TelemetryHandler().embedding("openai")
-                if surface.embedding
-                else TelemetryHandler().inference("openai")
-            )
+            invocation = start(surface)
             surface.apply_request(invocation, params, capture)
             invocation.stop()
             read |= params.read

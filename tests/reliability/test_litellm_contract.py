@@ -14,6 +14,7 @@ declarations cover every argument the mappings actually read.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import threading
 from collections.abc import Callable
@@ -56,28 +57,42 @@ SURFACES: tuple[Surface, ...] = (
     RERANK,
     MODERATION,
 )
-NAMED: dict[Surface, tuple[str, ...]] = {surface: surface.reads for surface in SURFACES}
+assert set(SURFACES) <= {entry.surface for entry in ENTRY_POINTS.values()}
+NAMED: dict[Surface, tuple[str, ...]] = {
+    entry.surface: entry.surface.reads for entry in ENTRY_POINTS.values()
+}
 THROUGH_KWARGS: dict[Surface, tuple[str, ...]] = {
-    surface: surface.reads_via_kwargs for surface in SURFACES
+    entry.surface: entry.surface.reads_via_kwargs for entry in ENTRY_POINTS.values()
 }
 # Where a positional call's arguments land: ArgumentBinder binds them by these names, so
 # a positional ``model`` must stay among the leading positional parameters.
 LEADING_POSITIONAL: dict[Surface, tuple[str, ...]] = {
-    surface: surface.positional for surface in SURFACES
+    entry.surface: entry.surface.positional for entry in ENTRY_POINTS.values()
 }
+
+
+def located(name: str) -> Any:
+    """The function ``ENTRY_POINTS[name]`` names (its module imported: a test may), or
+    ``None``; an entry point of a module that cannot be imported here is skipped, saying why."""
+    entry = ENTRY_POINTS[name]
+    try:
+        module = importlib.import_module(entry.module)
+    except ImportError as error:
+        pytest.skip(f"{entry.module} cannot be imported in LiteLLM {LITELLM_VERSION}: {error}")
+    return getattr(module, entry.attribute, None)
 
 
 def receiver(name: str) -> tuple[str, Callable[..., Any]]:
     """The function whose signature says what ``litellm.<name>``'s arguments mean.
 
-    Mirrors ``LiteLLMInstrumentor._instrument``: a ``(*args, **kwargs)`` entry point is read
+    Mirrors ``_entry_points.EntryPointWrapping``: a ``(*args, **kwargs)`` entry point is read
     through the function it forwards to.
     """
-    function = getattr(litellm, name)
+    function = located(name)
     if ArgumentBinder(function).names:
         return name, function
     twin = ENTRY_POINTS[name].signature_of or name
-    return twin, getattr(litellm, twin)
+    return twin, located(twin)
 
 
 def parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -94,7 +109,7 @@ def describe(name: str, twin: str) -> str:
 
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_every_wrapped_function_exists(name: str) -> None:
-    function = getattr(litellm, name, None)
+    function = located(name)
     assert callable(function), (
         f"litellm.{name} is gone in LiteLLM {LITELLM_VERSION}: instrument() skips it "
         f"silently, so its calls get no span (find its new name and update ENTRY_POINTS)"
@@ -144,7 +159,7 @@ def test_forwarding_entry_points_still_forward_everything(name: str) -> None:
     twin, function = receiver(name)
     if twin == name:
         return
-    own = inspect.signature(getattr(litellm, name)).parameters.values()
+    own = inspect.signature(located(name)).parameters.values()
     assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own), (
         f"litellm.{name} no longer takes **kwargs in LiteLLM {LITELLM_VERSION}; we bind its "
         f"arguments through litellm.{twin}'s signature, which no longer describes it"

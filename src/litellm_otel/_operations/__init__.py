@@ -11,12 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Final, Protocol
 
 from litellm_otel._operations import chat, chat_stream, embeddings, media, responses, scoring
 
 RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
 ResponseMapper = Callable[[Any, Any, bool], None]
+#: Keyword arguments of the util-genai factory that only the call's arguments can give
+#: (``response_id``, ``data_source_id``, a tool's ``name`` and ``tool_call_id``, ``agent_name``).
+StartFields = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+#: The call's arguments as the provider resolver should read them (``model``,
+#: ``custom_llm_provider``, ``api_base``), for surfaces whose calls name the provider otherwise.
+RoutingReader = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+class InvocationKind(Enum):
+    """Which util-genai invocation a surface's calls are: each has its own span shape (kind,
+    name, required attributes) and its own factory on the handler."""
+
+    INFERENCE = "inference"  # CLIENT span, operation name of the surface's choosing
+    EMBEDDING = "embedding"
+    FETCH_RESPONSE = "fetch_response"  # no token usage, by the conventions
+    RETRIEVAL = "retrieval"
+    TOOL = "tool"  # execute_tool, INTERNAL
+    REMOTE_AGENT = "remote_agent"  # invoke_agent, CLIENT
+    LOCAL_AGENT = "local_agent"  # invoke_agent, INTERNAL
 
 
 class StreamState(Protocol):
@@ -42,8 +62,18 @@ class Surface:
     reads_via_kwargs: tuple[str, ...]
     #: How LiteLLM names its leading positional parameters (``completion(model, messages)``).
     positional: tuple[str, ...]
-    embedding: bool = False  # an embedding invocation instead of an inference one
+    kind: InvocationKind = InvocationKind.INFERENCE
     new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
+    start_fields: StartFields | None = None
+    routing: RoutingReader | None = None
+    #: Operations whose calls made by LiteLLM inside this surface's call get spans of their
+    #: own, as children (a RAG query's completion); every other inner call, this surface's
+    #: own re-entry included (an async twin running its sync twin), folds into this span.
+    child_operations: frozenset[str] = frozenset()
+
+    @property
+    def embedding(self) -> bool:
+        return self.kind is InvocationKind.EMBEDDING
 
 
 CHAT = Surface(
@@ -94,7 +124,7 @@ EMBEDDINGS = Surface(
     reads=("model", "input", "dimensions", "encoding_format"),
     reads_via_kwargs=("base_url", "metadata"),
     positional=("model", "input"),
-    embedding=True,
+    kind=InvocationKind.EMBEDDING,
 )
 IMAGE_GENERATION = Surface(
     "image_generation",
@@ -140,25 +170,67 @@ MODERATION = Surface(
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """One public LiteLLM function we wrap."""
+    """One public LiteLLM function we wrap.
 
-    name: str  # the attribute of the ``litellm`` module
+    ``name`` is its path below the ``litellm`` package: ``"completion"`` is
+    ``litellm.completion``, ``"anthropic_interface.messages.create"`` is ``create`` in the
+    module ``litellm.anthropic_interface.messages``. A function of a submodule is wrapped in
+    that module when it is loaded (now, or on its import: never imported by us), and under
+    each of its ``aliases`` (paths of the same form) that holds the same function.
+    """
+
+    name: str
     surface: Surface
     is_async: bool
     #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
     on_router: bool = False
-    #: For ``(*args, **kwargs)`` functions, the function whose signature names their arguments.
+    #: For ``(*args, **kwargs)`` functions, the entry point whose signature names their
+    #: arguments (a name of this table, resolved in the same module).
     signature_of: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        """The dotted name of the module that holds the function."""
+        return module_of(self.name)
+
+    @property
+    def attribute(self) -> str:
+        return self.name.rpartition(".")[2]
+
+
+def module_of(path: str) -> str:
+    """``"a.b.f"`` → ``"litellm.a.b"``; ``"f"`` → ``"litellm"``."""
+    package = path.rpartition(".")[0]
+    return f"litellm.{package}" if package else "litellm"
 
 
 def _pair(
-    name: str, surface: Surface, *, on_router: bool = False, signature_of: str | None = None
+    name: str,
+    surface: Surface,
+    *,
+    on_router: bool = False,
+    signature_of: str | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> tuple[EntryPoint, EntryPoint]:
-    """The sync function and its ``a``-prefixed async twin."""
+    """The sync function and its ``a``-prefixed async twin (in the same module, as are the
+    aliases' twins)."""
     return (
-        EntryPoint(name, surface, False, on_router, signature_of),
-        EntryPoint(f"a{name}", surface, True, on_router, signature_of or name),
+        EntryPoint(name, surface, False, on_router, signature_of, aliases),
+        EntryPoint(
+            _async_name(name),
+            surface,
+            True,
+            on_router,
+            signature_of or name,
+            tuple(_async_name(alias) for alias in aliases),
+        ),
     )
+
+
+def _async_name(path: str) -> str:
+    package, dot, attribute = path.rpartition(".")
+    return f"{package}{dot}a{attribute}"
 
 
 ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
