@@ -99,7 +99,8 @@ async def test_asend_message_streaming_ends_with_the_stream(
 ) -> None:
     request = SendStreamingMessageRequest(id="req-1", params=message_params())
     events = [
-        event async for event in a2a_protocol.asend_message_streaming(request=request, **bridge(server))
+        event
+        async for event in a2a_protocol.asend_message_streaming(request=request, **bridge(server))
     ]
 
     assert events[-1]["result"]["status"]["state"] == "completed"

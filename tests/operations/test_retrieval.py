@@ -3,6 +3,7 @@ server (OpenAI's vector store API, Perplexity's Search API, chat completions).""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,9 @@ async def test_vector_store_asearch_is_one_span(
     """``asearch`` runs ``search`` in a thread: still one span, parented where it was called."""
     tracer = traced.tracer_provider.get_tracer("test")
     with tracer.start_as_current_span("caller") as caller:
-        response = await vector_stores.asearch(vector_store_id=STORE, query=PROMPT, **endpoint(server))
+        response = await vector_stores.asearch(
+            vector_store_id=STORE, query=PROMPT, **endpoint(server)
+        )
 
     assert len(response["data"]) == SEARCH_RESULTS
     spans = {span.name: span for span in traced.finished()}
@@ -107,7 +110,9 @@ async def test_vector_store_search_error(
 ) -> None:
     with pytest.raises(litellm.InternalServerError) as raised:
         if asynchronous:
-            await vector_stores.asearch(vector_store_id="error-500", query=PROMPT, **endpoint(server))
+            await vector_stores.asearch(
+                vector_store_id="error-500", query=PROMPT, **endpoint(server)
+            )
         else:
             vector_stores.search(vector_store_id="error-500", query=PROMPT, **endpoint(server))
 
@@ -185,7 +190,9 @@ def test_web_search_with_content_capture(
 
     attributes = dict(telemetry.only_span().attributes or {})
     assert attributes["gen_ai.retrieval.query.text"] == PROMPT
-    assert [document["id"] for document in json.loads(attributes["gen_ai.retrieval.documents"])] == [
+    assert [
+        document["id"] for document in json.loads(attributes["gen_ai.retrieval.documents"])
+    ] == [
         "https://loopback.invalid/1",
         "https://loopback.invalid/2",
     ]
@@ -272,7 +279,14 @@ def check_rag_children(children: list[ReadableSpan], server: LoopbackLLMServer) 
 def test_rag_query_is_a_retrieval_span_with_its_calls_as_children(
     traced: Telemetry, server: LoopbackLLMServer
 ) -> None:
-    response = litellm.query(**rag_arguments(server))
+    # LiteLLM's sync query runs the pipeline on ``asyncio.get_event_loop()``: give it one
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        response = litellm.query(**rag_arguments(server))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
     assert response.choices[0].message.content == "Hello from loopback"
     rag, children = rag_family(traced)

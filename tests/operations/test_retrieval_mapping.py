@@ -152,15 +152,13 @@ def test_web_search_routing_and_documents(
 # -- RAG query -------------------------------------------------------------------------------
 
 
-def test_rag_reads_the_store_the_provider_and_top_k_of_the_retrieval_config() -> None:
+def test_rag_reads_the_store_of_the_retrieval_config() -> None:
     params = {
         "model": "openai/gpt-4o-mini",
         "messages": [{"role": "user", "content": PROMPT}],
         "retrieval_config": {"vector_store_id": "vs_9", "custom_llm_provider": "bedrock"},
     }
     assert retrieval.rag_store_id(params) == "vs_9"
-    assert retrieval.rag_routing(params)["custom_llm_provider"] == "bedrock"
-    assert retrieval.rag_routing({"retrieval_config": {}})["custom_llm_provider"] == "openai"
     assert retrieval.rag_store_id({"retrieval_config": "not a mapping"}) is None
 
 
@@ -323,9 +321,7 @@ def test_agent_reply_context_and_messages(
 ) -> None:
     telemetry, _, capturing = handlers
     params = {"a2a_client": Client(), "request": request(), "agent_id": "agent-7"}
-    invocation = capturing.invoke_remote_agent(
-        "a2a_agent", **agents.agent_start_fields(params)
-    )
+    invocation = capturing.invoke_remote_agent("a2a_agent", **agents.agent_start_fields(params))
     agents.apply_agent_request(invocation, params, True)
     reply = {
         "id": "req-1",
@@ -364,13 +360,14 @@ def test_agent_json_rpc_error_is_the_error_type(
     telemetry, plain, _ = handlers
     invocation = plain.invoke_remote_agent("a2a_agent")
     agents.apply_agent_request(invocation, {"request": request()}, False)
-    agents.apply_agent_response(
-        invocation, {"error": {"code": -32001, "message": "Task not found"}}, False
-    )
+    reply = {"error": {"code": -32001, "message": "Task not found"}}
+    agents.apply_agent_response(invocation, reply, False)
     invocation.stop()
     attributes = dict(only(telemetry).attributes or {})
-    assert attributes["error.type"] == "-32001"
     assert "gen_ai.input.messages" not in attributes
+    assert agents.rpc_error_type(reply) == "-32001"
+    assert agents.rpc_error_type({"error": {"message": "no code"}}) == "_OTHER"
+    assert agents.rpc_error_type({"result": {"kind": "message"}}) is None
 
 
 def test_agent_stream_state_reads_events() -> None:
@@ -381,10 +378,14 @@ def test_agent_stream_state_reads_events() -> None:
         def __init__(self) -> None:
             self.attributes = {}
 
+    def update(text: str) -> dict[str, Any]:
+        artifact = {"parts": [{"kind": "text", "text": text}]}
+        return {"result": {"kind": "artifact-update", "artifact": artifact}}
+
     events = [
-        {"result": {"kind": "task", "id": "t", "contextId": "ctx-2", "status": {"state": "submitted"}}},
-        {"result": {"kind": "artifact-update", "artifact": {"parts": [{"kind": "text", "text": "Hel"}]}}},
-        {"result": {"kind": "artifact-update", "artifact": {"parts": [{"kind": "text", "text": "lo"}]}}},
+        {"result": {"kind": "task", "id": "t", "contextId": "ctx-2", "status": {"state": "new"}}},
+        update("Hel"),
+        update("lo"),
         {"result": {"kind": "status-update", "status": {"state": "completed"}, "final": True}},
     ]
     for capture in (False, True):

@@ -1035,7 +1035,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _vector_store_search(self, body: JSONDict, *, store_id: str) -> None:
         """Answer ``/vector_stores/<id>/search`` in OpenAI's shape."""
-        if self._maybe_error(str(body.get("loopback_mode") or self.headers.get("x-loopback-mode") or store_id)):
+        override = body.get("loopback_mode") or self.headers.get("x-loopback-mode")
+        if self._maybe_error(str(override or store_id)):
             return
         count = min(_positive_int(body.get("max_num_results"), SEARCH_RESULTS), SEARCH_RESULTS)
         self._send_json(

@@ -69,7 +69,9 @@ def agent_routing(params: Mapping[str, Any]) -> dict[str, Any]:
     if provider is not None:
         model = text(_litellm_params(params).get("model"))
         return {
-            "model": f"{provider}/{model}" if model and not model.startswith(f"{provider}/") else model,
+            "model": f"{provider}/{model}"
+            if model and not model.startswith(f"{provider}/")
+            else model,
             "custom_llm_provider": provider,
             "api_base": api_base or text(_litellm_params(params).get("api_base")),
         }
@@ -134,7 +136,6 @@ def apply_agent_response(
     invocation: RemoteAgentInvocation, response: Any, capture_content: bool
 ) -> None:
     apply_usage(invocation, field(response, "usage"))
-    record_rpc_error(invocation, field(response, "error"))
     result = field(response, "result")
     if result is None:
         return
@@ -148,11 +149,23 @@ def apply_agent_response(
 
 
 def record_rpc_error(invocation: RemoteAgentInvocation, error: Any) -> None:
-    """A JSON-RPC error in the reply: its code is ``error.type`` (the conventions' A2A rule)."""
+    """A JSON-RPC error in a streamed event: its code is ``error.type`` (the conventions' A2A
+    rule); a non-streamed reply's fails the call instead (:func:`rpc_error_type`)."""
+    error_type = _error_type(error)
+    if error_type is not None:
+        invocation.attributes[ERROR_TYPE] = error_type
+
+
+def _error_type(error: Any) -> str | None:
     if error is None:
-        return
+        return None
     code = field(error, "code")
-    invocation.attributes[ERROR_TYPE] = str(code) if code is not None else "_OTHER"
+    return str(code) if code is not None else "_OTHER"
+
+
+def rpc_error_type(response: Any) -> str | None:
+    """The ``error.type`` of a reply carrying a JSON-RPC error instead of a result."""
+    return _error_type(field(response, "error"))
 
 
 def record_context_id(invocation: RemoteAgentInvocation, result: Any) -> None:
@@ -212,4 +225,3 @@ class AgentStreamState:
             invocation.output_messages = [
                 OutputMessage(role="assistant", parts=list(self._parts), finish_reason="stop")
             ]
-

@@ -11,10 +11,11 @@ With content capture on, the query is ``gen_ai.retrieval.query.text`` and each r
 document of its id (file id, or URL for web search) and score; the documents' text never is.
 
 A RAG query (``litellm.query``) is a composite: LiteLLM searches the vector store, may rerank,
-then calls ``acompletion``; those calls are its children, with their own usage and cost. Its own
-span carries what the caller asked for (store, ``top_k``, model) and no cost, which its children
-already count: LiteLLM folds the search cost into the completion's response, so reading it here
-would count the completion twice.
+then calls ``acompletion``; those calls are its children, with their own provider, usage and
+cost. Its own span carries what the caller asked for: the store, ``top_k``, and the model that
+answers with its provider and server (the call's own arguments, read as for chat). It carries no
+cost, which its children already count: LiteLLM folds the search cost into the completion's
+response, so reading it here would count the completion twice.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from opentelemetry.util.genai.types import RetrievalDocument
 from litellm_otel._access import field, integer, number, text
 from litellm_otel._operations.facts import record_litellm_facts
 
-#: The provider LiteLLM's vector store functions (and its RAG query) use when none is given.
+#: The provider LiteLLM's vector store functions use when none is given.
 DEFAULT_VECTOR_STORE_PROVIDER: Final = "openai"
 #: How many results LiteLLM's RAG query asks the vector store for when ``top_k`` is not set.
 DEFAULT_RAG_TOP_K: Final = 10
@@ -97,9 +98,7 @@ def vector_store_documents(results: object) -> list[RetrievalDocument] | None:
     if not isinstance(results, Sequence) or isinstance(results, str):
         return None
     return [
-        RetrievalDocument(
-            id=text(field(result, "file_id")), score=number(field(result, "score"))
-        )
+        RetrievalDocument(id=text(field(result, "file_id")), score=number(field(result, "score")))
         for result in results  # pyright: ignore[reportUnknownVariableType]
     ]
 
@@ -148,23 +147,6 @@ def _retrieval_config(params: Mapping[str, Any]) -> Mapping[str, Any]:
 def rag_store_id(params: Mapping[str, Any]) -> str | None:
     """``gen_ai.data_source.id``: the store the RAG query searches."""
     return text(_retrieval_config(params).get("vector_store_id"))
-
-
-def rag_routing(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The retrieval's provider is the vector store's; the model is the one that answers (its
-    own provider is on the child ``chat`` span)."""
-    return {
-        "model": None,
-        "custom_llm_provider": _provider_id(
-            _retrieval_config(params).get("custom_llm_provider"), DEFAULT_VECTOR_STORE_PROVIDER
-        ),
-        "api_base": None,
-    }
-
-
-def rag_request_model(params: Mapping[str, Any]) -> str | None:
-    """``gen_ai.request.model`` of a RAG query: the model that answers, as the caller named it."""
-    return text(params.get("model"))
 
 
 def apply_rag_request(
