@@ -117,7 +117,11 @@ def test_top_k_that_is_not_a_positive_count_is_left_out(value: Any) -> None:
 def test_web_search_routing_and_documents(
     handlers: tuple[Telemetry, TelemetryHandler, TelemetryHandler],
 ) -> None:
-    from litellm.llms.base_llm.search.transformation import SearchResponse, SearchResult
+    transformation = pytest.importorskip(
+        "litellm.llms.base_llm.search.transformation",
+        reason="this LiteLLM release has no web search (its SearchResponse is what we read)",
+    )
+    SearchResponse, SearchResult = transformation.SearchResponse, transformation.SearchResult
 
     assert retrieval.web_search_routing({"search_provider": "tavily"}) == {
         "model": None,
@@ -176,11 +180,25 @@ def test_rag_reads_the_store_of_the_retrieval_config() -> None:
     ],
 )
 def test_rag_query_text_is_what_litellm_searches_for(messages: Any, query: str | None) -> None:
-    from litellm.rag.rag_query import RAGQuery
-
     assert retrieval.rag_query_text(messages) == query
-    if isinstance(messages, list):
-        assert RAGQuery.extract_query_from_messages(messages) == query
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "user", "content": PROMPT}],
+        [{"role": "user", "content": [{"type": "image_url"}, {"type": "text", "text": "q"}]}],
+        [{"role": "user", "content": "first"}, {"role": "assistant", "content": "a"}],
+        [],
+    ],
+)
+def test_rag_query_text_matches_litellms_own_reading(messages: Any) -> None:
+    rag_query = pytest.importorskip(
+        "litellm.rag.rag_query", reason="this LiteLLM release has no RAG query"
+    )
+    assert retrieval.rag_query_text(messages) == rag_query.RAGQuery.extract_query_from_messages(
+        messages
+    )
 
 
 def test_rag_span_has_no_cost_of_its_own(
@@ -215,6 +233,13 @@ TOOL_CALL: dict[str, Any] = {
 }
 
 
+def mcp_types_or_skip() -> Any:
+    """The MCP SDK's result types (the oldest tier's pydantic cannot import its release)."""
+    return pytest.importorskip(
+        "mcp.types", reason="the mcp package does not import here", exc_type=ImportError
+    )
+
+
 def test_tool_name_and_call_id_come_from_the_tool_call() -> None:
     params = {"session": object(), "openai_tool": TOOL_CALL}
     assert tools.tool_name(params) == "get_weather"
@@ -229,7 +254,8 @@ def test_tool_name_and_call_id_come_from_the_tool_call() -> None:
 def test_tool_arguments_and_result_only_with_capture(
     handlers: tuple[Telemetry, TelemetryHandler, TelemetryHandler], capture: bool
 ) -> None:
-    from mcp.types import CallToolResult, TextContent
+    mcp_types = mcp_types_or_skip()
+    CallToolResult, TextContent = mcp_types.CallToolResult, mcp_types.TextContent
 
     telemetry, plain, capturing = handlers
     handler = capturing if capture else plain
@@ -259,7 +285,8 @@ def test_tool_arguments_and_result_only_with_capture(
 
 
 def test_a_tool_result_marked_as_error_is_a_tool_error() -> None:
-    from mcp.types import CallToolResult, TextContent
+    mcp_types = mcp_types_or_skip()
+    CallToolResult, TextContent = mcp_types.CallToolResult, mcp_types.TextContent
 
     failed = CallToolResult(content=[TextContent(type="text", text="boom")], isError=True)
     assert tools.is_tool_error(failed)
