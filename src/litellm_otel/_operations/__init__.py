@@ -363,6 +363,14 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("vector_stores.main.search", VECTOR_STORE_SEARCH, aliases=("vector_stores.search",)),
         *_pair("search.main.search", WEB_SEARCH, aliases=("search.search", "search")),
         *_pair("rag.main.query", RAG_QUERY, aliases=("rag.query", "query")),
+        # LiteLLM 1.110 moved the MCP client to ``litellm.mcp_client``, keeping the old
+        # package as an alias of it
+        EntryPoint(
+            "mcp_client.tools.call_openai_tool",
+            MCP_TOOL_CALL,
+            True,
+            aliases=("mcp_client.call_openai_tool", "experimental_mcp_client.call_openai_tool"),
+        ),
         EntryPoint(
             "experimental_mcp_client.tools.call_openai_tool",
             MCP_TOOL_CALL,
