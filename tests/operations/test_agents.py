@@ -94,6 +94,22 @@ def test_send_message_sync(traced: Telemetry, server: LoopbackLLMServer) -> None
     assert [child.name for child in children] == ["chat gpt-4o-mini"]
 
 
+async def test_send_message_in_a_running_loop_ends_when_awaited(
+    traced: Telemetry, server: LoopbackLLMServer
+) -> None:
+    """With a loop running, LiteLLM's sync ``send_message`` hands back ``asend_message``'s
+    coroutine: still one span, ending when it is awaited."""
+    request = SendMessageRequest(id="req-1", params=message_params())
+    pending = a2a_protocol.send_message(a2a_client=None, request=request, **bridge(server))
+    assert traced.finished() == []
+    response = await pending
+
+    assert response.result["parts"] == [{"kind": "text", "text": CONTENT}]
+    agent, children = family(traced)
+    check_bridge_agent(agent, server)
+    assert [child.name for child in children] == ["chat gpt-4o-mini"]
+
+
 async def test_asend_message_streaming_ends_with_the_stream(
     traced: Telemetry, server: LoopbackLLMServer
 ) -> None:
