@@ -307,6 +307,27 @@ async def test_rag_aquery(traced: Telemetry, server: LoopbackLLMServer) -> None:
     check_rag_children(children, server)
 
 
+async def test_rag_aquery_with_rerank_has_the_rerank_as_a_child(
+    traced: Telemetry, server: LoopbackLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LiteLLM's RAG calls arerank without the call's api_base: Cohere's settings route it
+    monkeypatch.setenv("COHERE_API_BASE", server.base_url.removesuffix("/v1"))
+    monkeypatch.setenv("COHERE_API_KEY", API_KEY)
+    rerank = {"enabled": True, "model": "cohere/rerank-english-v3.0", "top_n": 1}
+    response = await litellm.aquery(**rag_arguments(server, rerank=rerank))
+
+    assert response.choices[0].message.content == "Hello from loopback"
+    rag, children = rag_family(traced)
+    check_rag_span(rag, server)
+    assert sorted(child.name for child in children) == [
+        "chat gpt-4o-mini",
+        "rerank rerank-english-v3.0",
+        f"retrieval {STORE}",
+    ]
+    ordered = sorted(children, key=lambda child: child.start_time)
+    assert [child.name.split()[0] for child in ordered] == ["retrieval", "rerank", "chat"]
+
+
 async def test_rag_module_aquery_is_the_same_entry_point(
     traced: Telemetry, server: LoopbackLLMServer
 ) -> None:
