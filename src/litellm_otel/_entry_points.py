@@ -109,6 +109,8 @@ class EntryPointWrapping:
                     original = _function_at(module, entry.attribute)
                     if original is None:  # not in this LiteLLM release
                         continue
+                    if any(original is placed[3] for placed in (*self._placed, *done)):
+                        continue  # one module under two names (LiteLLM's package aliases)
                     wrapper = wrapt.FunctionWrapper(
                         original,
                         make_wrapper(

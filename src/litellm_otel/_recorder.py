@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from opentelemetry._logs import get_logger_provider
-from opentelemetry.context import Context, set_value
+from opentelemetry.context import Context, get_current, set_value
 from opentelemetry.metrics import get_meter_provider
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_OPERATION_NAME
 from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
@@ -21,6 +21,8 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
     CLIENT_EMBEDDING_CONTEXT_KEY,
     CLIENT_INFERENCE_CONTEXT_KEY,
+    CLIENT_RETRIEVAL_CONTEXT_KEY,
+    Error,
 )
 
 from litellm_otel import _attributes as attrs
@@ -184,6 +186,19 @@ class CallRecorder:
             {**context, CLIENT_INFERENCE_CONTEXT_KEY: None, CLIENT_EMBEDDING_CONTEXT_KEY: None}
         )
 
+    def child_context(self) -> Context:
+        """The current context without util-genai's "call in progress" markers: where a
+        composite call's inner call starts its own span (util-genai would otherwise fold an
+        inner call of the same kind into the outer one, whatever the suppression option)."""
+        return Context(
+            {
+                **get_current(),
+                CLIENT_INFERENCE_CONTEXT_KEY: None,
+                CLIENT_EMBEDDING_CONTEXT_KEY: None,
+                CLIENT_RETRIEVAL_CONTEXT_KEY: None,
+            }
+        )
+
     def finish(
         self,
         surface: Surface,
@@ -223,8 +238,31 @@ class CallRecorder:
             surface.apply_response(invocation, result, self.capture_content(invocation))
         except Exception:
             report_failure("reading the response")
-        self.stop(invocation, result)
+        error_type = None
+        if surface.reply_error is not None:
+            try:
+                error_type = surface.reply_error(result)
+            except Exception:
+                report_failure("reading the reply's error")
+        if error_type is not None:
+            self.fail_reply(invocation, result, error_type)
+        else:
+            self.stop(invocation, result)
         return result
+
+    def fail_reply(self, invocation: Invocation, response: Any, error_type: str) -> None:
+        """End a call whose reply says it failed (nothing was raised): status ERROR with
+        ``error_type`` and no description (the reply's text may be content). Never raises."""
+        if self._capture and invocation.span.is_recording():
+            self.content.filter_outputs(invocation)
+        self.hooks.on_response(invocation.span, response)
+        try:
+            invocation.fail(Error(message=None, type=error_type))
+        except Exception:
+            report_failure("recording an error")
+        self._record_metrics(invocation)
+        if self.observer is not None:
+            self.observer.attempt_finished(invocation, None)
 
     def stop(
         self,

@@ -79,7 +79,9 @@ def make_wrapper(
         try:
             params = binder.bind(args, kwargs)
             kwargs = recorder.prepare_kwargs(surface, params, kwargs)
-            invocation = recorder.start(surface, params)
+            # inside a composite call (its child): a span of its own, under the outer one
+            parent = recorder.child_context() if IN_TRACED_CALL.get() is not None else None
+            invocation = recorder.start(surface, params, parent)
             return invocation, recorder.call_context(invocation), kwargs, params
         except Exception:
             report_failure("starting the span")
@@ -123,7 +125,7 @@ def make_wrapper(
                 invocation,
                 result,
                 context,
-                streamed=surface.streams or _streamed(params),
+                streamed=_streamed(surface, params),
                 params=params,
             )
 
@@ -148,16 +150,43 @@ def make_wrapper(
             raise
         IN_TRACED_CALL.reset(guard)
         detach(token)
+        if inspect.iscoroutine(result):
+            # a sync function that hands back its async twin's work when a loop runs
+            # (``a2a_protocol.send_message``): the call ends when that is awaited
+            return _finish_when_awaited(
+                recorder, surface, invocation, result, context=context, params=params
+            )
         return recorder.finish(
-            surface,
-            invocation,
-            result,
-            context,
-            streamed=surface.streams or _streamed(params),
-            params=params,
+            surface, invocation, result, context, streamed=_streamed(surface, params), params=params
         )
 
     return sync_wrapper
+
+
+async def _finish_when_awaited(
+    recorder: CallRecorder,
+    surface: Surface,
+    invocation: Invocation,
+    work: Any,
+    *,
+    context: Context,
+    params: Mapping[str, Any],
+) -> Any:
+    """Await a traced call's coroutine in the call's context; its span ends with it."""
+    token = attach(context)
+    guard = IN_TRACED_CALL.set(surface)
+    try:
+        result = await work
+    except BaseException as exception:
+        IN_TRACED_CALL.reset(guard)
+        detach(token)
+        recorder.fail(invocation, exception, params)
+        raise
+    IN_TRACED_CALL.reset(guard)
+    detach(token)
+    return recorder.finish(
+        surface, invocation, result, context, streamed=_streamed(surface, params), params=params
+    )
 
 
 def folds_into_outer_call(surface: Surface) -> bool:
@@ -169,5 +198,5 @@ def folds_into_outer_call(surface: Surface) -> bool:
     )
 
 
-def _streamed(params: Mapping[str, Any]) -> bool:
-    return params.get("stream") is True
+def _streamed(surface: Surface, params: Mapping[str, Any]) -> bool:
+    return surface.always_streams or params.get("stream") is True

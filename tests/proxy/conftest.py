@@ -50,6 +50,8 @@ MODES = ("launcher", "config")
 #: have more aliases, teams and users than that, so the ceiling is reached.
 METRIC_IDENTITY_LIMIT = 3
 MANY_KEYS = 4
+#: The web search tool of the proxies' config: Perplexity's Search API on the loopback server.
+SEARCH_TOOL = "loopback-search"
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,12 @@ def proxy_config(base_url: str, keys: Keys, mode: str) -> str:
     )
     callbacks = '["litellm_otel.proxy.proxy_handler_instance"]' if mode == "config" else "[]"
     return f"""model_list:{model_list}
+search_tools:
+  - search_tool_name: {SEARCH_TOOL}
+    litellm_params:
+      search_provider: perplexity
+      api_base: {base_url}
+      api_key: {keys.upstream}
 router_settings:
   num_retries: 0
   fallbacks: [{{"flaky": ["gpt-4o-mini"]}}]

@@ -143,6 +143,18 @@ below were checked against LiteLLM 1.106.2; ``B`` stands for
     Anthropic's Messages API path (``anthropic/<model>`` with ``api_base``
     without ``/v1``): only the error and ``leak-`` modes, in Anthropic's
     error shape; anything else is a 404.
+``POST /vector_stores/<id>/search``
+    OpenAI's vector store search, as ``litellm.vector_stores.search(vector_store_id=<id>,
+    query=..., max_num_results=..., **B)`` sends it (provider ``openai``, the default).  The
+    store id selects the mode (``error-<status>``, ``leak-<shape>``; or ``x-loopback-mode``).
+    ``SEARCH_RESULTS`` results (``file-loopback-<i>``, scores 0.9 and 0.5, text
+    ``chunk <i>``), cut to ``max_num_results``; ``search_query`` echoes the query.
+``POST /search``
+    Perplexity's Search API, as ``litellm.search(query=..., search_provider="perplexity",
+    max_results=..., api_base=srv.base_url, api_key=...)`` sends it (it appends ``/search``);
+    extra keyword arguments reach the body, so ``loopback_mode="error-500"`` selects a mode.
+    ``SEARCH_RESULTS`` results (``https://loopback.invalid/<i>``, title ``Result <i>``),
+    cut to ``max_results``.
 ``GET /models``
     The list of special model names (health checks).
 
@@ -238,6 +250,12 @@ IMAGE_USAGE: JSONDict = {
     "total_tokens": 30,
     "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
 }
+
+# -- vector store search and web search ----------------------------------------
+#: How many results a search answers with (fewer when the request asks for fewer).
+SEARCH_RESULTS = 2
+#: The score of each vector store result, in order.
+SEARCH_SCORES = (0.9, 0.5)
 
 # -- rerank (``/rerank``) ------------------------------------------------------
 RERANK_TOKENS_PER_DOCUMENT = 4
@@ -366,6 +384,10 @@ def _usage(n: int) -> JSONDict:
 
 # Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions.
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(?=/)")
+
+
+# OpenAI's vector store search: /vector_stores/<store id>/search.
+_VECTOR_STORE_SEARCH = re.compile(r"^/vector_stores/[^/]+/search$")
 
 
 # Amazon Bedrock's Converse API: /model/<model id>/converse.
@@ -701,6 +723,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._gemini(*gemini)
         elif route in ("/messages", "/v1/messages"):
             self._anthropic_messages(body)
+        elif _VECTOR_STORE_SEARCH.match(route):
+            self._vector_store_search(body, store_id=route.split("/")[2])
+        elif route == "/search":
+            self._web_search(body)
         else:
             self._not_found(path)
 
@@ -1018,6 +1044,53 @@ class _Handler(BaseHTTPRequestHandler):
                     "totalTokens": PROMPT_TOKENS + COMPLETION_TOKENS_PER_CHOICE,
                 },
                 "metrics": {"latencyMs": 1},
+            },
+        )
+
+    def _vector_store_search(self, body: JSONDict, *, store_id: str) -> None:
+        """Answer ``/vector_stores/<id>/search`` in OpenAI's shape."""
+        override = body.get("loopback_mode") or self.headers.get("x-loopback-mode")
+        if self._maybe_error(str(override or store_id)):
+            return
+        count = min(_positive_int(body.get("max_num_results"), SEARCH_RESULTS), SEARCH_RESULTS)
+        self._send_json(
+            200,
+            {
+                "object": "vector_store.search_results.page",
+                "search_query": body.get("query"),
+                "data": [
+                    {
+                        "file_id": f"file-loopback-{i + 1}",
+                        "filename": f"doc-{i + 1}.txt",
+                        "score": SEARCH_SCORES[i],
+                        "attributes": {},
+                        "content": [{"type": "text", "text": f"chunk {i + 1}"}],
+                    }
+                    for i in range(count)
+                ],
+                "has_more": False,
+                "next_page": None,
+            },
+        )
+
+    def _web_search(self, body: JSONDict) -> None:
+        """Answer ``/search`` in Perplexity's Search API shape."""
+        if self._maybe_error(self._mode(body)):
+            return
+        count = min(_positive_int(body.get("max_results"), SEARCH_RESULTS), SEARCH_RESULTS)
+        self._send_json(
+            200,
+            {
+                "id": f"search-loopback-{self.server.owner._next_id()}",
+                "results": [
+                    {
+                        "title": f"Result {i + 1}",
+                        "url": f"https://loopback.invalid/{i + 1}",
+                        "snippet": f"snippet {i + 1}",
+                        "date": "2024-01-01",
+                    }
+                    for i in range(count)
+                ],
             },
         )
 

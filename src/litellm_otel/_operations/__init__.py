@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any, Final, Protocol
 
 from litellm_otel._operations import (
+    agents,
     anthropic_messages,
     chat,
     chat_stream,
@@ -23,7 +24,9 @@ from litellm_otel._operations import (
     media,
     response_management,
     responses,
+    retrieval,
     scoring,
+    tools,
     video_ocr,
 )
 
@@ -78,14 +81,17 @@ class Surface:
     positional: tuple[str, ...]
     kind: InvocationKind = InvocationKind.INFERENCE
     new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
-    #: Every call returns a stream (a ``*_stream`` function), not only those with ``stream=True``.
-    streams: bool = False
     start_fields: StartFields | None = None
     routing: RoutingReader | None = None
     #: Operations whose calls made by LiteLLM inside this surface's call get spans of their
     #: own, as children (a RAG query's completion); every other inner call, this surface's
     #: own re-entry included (an async twin running its sync twin), folds into this span.
     child_operations: frozenset[str] = frozenset()
+    #: The function returns a stream whatever its arguments say (no ``stream=True``).
+    always_streams: bool = False
+    #: The ``error.type`` of a reply that says the call failed although nothing was raised
+    #: (an MCP tool result with ``isError``, an A2A JSON-RPC error); ``None`` for success.
+    reply_error: Callable[[Any], str | None] | None = None
 
     @property
     def embedding(self) -> bool:
@@ -161,7 +167,7 @@ GENERATE_CONTENT_STREAM = replace(
     GENERATE_CONTENT,
     apply_request=generate_content.apply_stream_request,
     new_stream_state=generate_content.GenerateContentStreamState,
-    streams=True,
+    always_streams=True,
 )
 FETCH_RESPONSE = Surface(
     "fetch_response",
@@ -266,6 +272,105 @@ MODERATION = Surface(
     reads=("model", "input"),
     reads_via_kwargs=("api_base", "base_url", "custom_llm_provider", "metadata"),
     positional=("input", "model"),
+)
+
+
+VECTOR_STORE_SEARCH = Surface(
+    "retrieval",
+    retrieval.apply_vector_search_request,
+    retrieval.apply_vector_search_response,
+    reads=("vector_store_id", "query", "max_num_results", "custom_llm_provider"),
+    reads_via_kwargs=("api_base",),
+    positional=("vector_store_id", "query"),
+    kind=InvocationKind.RETRIEVAL,
+    start_fields=lambda params: {"data_source_id": retrieval.vector_store_id(params)},
+    routing=retrieval.vector_store_routing,
+)
+WEB_SEARCH = Surface(
+    "retrieval",
+    retrieval.apply_web_search_request,
+    retrieval.apply_web_search_response,
+    reads=("query", "search_provider", "max_results", "api_base"),
+    reads_via_kwargs=(),
+    positional=("query", "search_provider"),
+    kind=InvocationKind.RETRIEVAL,
+    routing=retrieval.web_search_routing,
+)
+
+
+class _NothingStreamed:
+    """A composite's stream is its inner call's, read (and recorded) by that call's span."""
+
+    def __init__(self, capture_content: bool) -> None:
+        pass
+
+    def process(self, chunk: Any, invocation: Any) -> None:
+        pass
+
+    def apply(self, invocation: Any) -> None:
+        pass
+
+
+RAG_QUERY = Surface(
+    "retrieval",
+    retrieval.apply_rag_request,
+    retrieval.apply_rag_response,
+    reads=("model", "messages", "retrieval_config", "stream"),
+    reads_via_kwargs=("api_base", "custom_llm_provider"),
+    positional=("model", "messages"),
+    kind=InvocationKind.RETRIEVAL,
+    new_stream_state=_NothingStreamed,
+    start_fields=lambda params: {"data_source_id": retrieval.rag_store_id(params)},
+    child_operations=frozenset({"retrieval", "rerank", "chat"}),
+)
+MCP_TOOL_CALL = Surface(
+    "execute_tool",
+    tools.apply_tool_request,
+    tools.apply_tool_response,
+    reads=("session", "openai_tool"),
+    reads_via_kwargs=(),
+    positional=("session", "openai_tool"),
+    kind=InvocationKind.TOOL,
+    start_fields=lambda params: {
+        "name": tools.tool_name(params),
+        "tool_call_id": tools.tool_call_id(params),
+    },
+    routing=lambda params: {},
+    reply_error=lambda result: tools.TOOL_ERROR if tools.is_tool_error(result) else None,
+)
+A2A_SEND = Surface(
+    "invoke_agent",
+    agents.apply_agent_request,
+    agents.apply_agent_response,
+    reads=("a2a_client", "request", "api_base", "litellm_params", "agent_id"),
+    reads_via_kwargs=(),
+    positional=("a2a_client", "request"),
+    kind=InvocationKind.REMOTE_AGENT,
+    start_fields=agents.agent_start_fields,
+    routing=agents.agent_routing,
+    child_operations=frozenset({"chat"}),
+    reply_error=agents.rpc_error_type,
+)
+#: ``send_message`` names only the client and the request; the rest reaches its async twin
+#: through ``**kwargs``.
+A2A_SEND_SYNC = replace(
+    A2A_SEND,
+    reads=("a2a_client", "request"),
+    reads_via_kwargs=("api_base", "litellm_params", "agent_id"),
+)
+A2A_SEND_STREAMING = Surface(
+    "invoke_agent",
+    agents.apply_agent_request,
+    agents.apply_agent_response,
+    reads=A2A_SEND.reads,
+    reads_via_kwargs=(),
+    positional=("a2a_client", "request"),
+    kind=InvocationKind.REMOTE_AGENT,
+    new_stream_state=agents.AgentStreamState,
+    start_fields=agents.agent_start_fields,
+    routing=agents.agent_routing,
+    child_operations=frozenset({"chat"}),
+    always_streams=True,
 )
 
 
@@ -374,5 +479,41 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("speech", SPEECH),
         *_pair("rerank", RERANK),
         *_pair("moderation", MODERATION),
+        *_pair("vector_stores.main.search", VECTOR_STORE_SEARCH, aliases=("vector_stores.search",)),
+        *_pair("search.main.search", WEB_SEARCH, aliases=("search.search", "search")),
+        *_pair("rag.main.query", RAG_QUERY, aliases=("rag.query", "query")),
+        # LiteLLM 1.110 moved the MCP client to ``litellm.mcp_client``, keeping the old
+        # package as an alias of it
+        EntryPoint(
+            "mcp_client.tools.call_openai_tool",
+            MCP_TOOL_CALL,
+            True,
+            aliases=("mcp_client.call_openai_tool", "experimental_mcp_client.call_openai_tool"),
+        ),
+        EntryPoint(
+            "experimental_mcp_client.tools.call_openai_tool",
+            MCP_TOOL_CALL,
+            True,
+            aliases=("experimental_mcp_client.call_openai_tool",),
+        ),
+        EntryPoint(
+            "a2a_protocol.main.send_message",
+            A2A_SEND_SYNC,
+            False,
+            aliases=("a2a_protocol.send_message",),
+        ),
+        EntryPoint(
+            "a2a_protocol.main.asend_message",
+            A2A_SEND,
+            True,
+            aliases=("a2a_protocol.asend_message",),
+        ),
+        # an async generator function: called like a sync one, its stream is the call
+        EntryPoint(
+            "a2a_protocol.main.asend_message_streaming",
+            A2A_SEND_STREAMING,
+            False,
+            aliases=("a2a_protocol.asend_message_streaming",),
+        ),
     )
 }

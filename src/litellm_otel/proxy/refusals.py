@@ -105,9 +105,14 @@ def rejection_reason(exception: BaseException) -> str:
 
 def _operation(route: Any) -> str:
     if isinstance(route, str):
+        route = route.rstrip("/")
         for suffix, operation in _ROUTE_OPERATIONS:
-            if route.rstrip("/").endswith(suffix):
+            if route.endswith(suffix):
                 return operation
+        # web search (``/v1/search``, ``/v1/search/{tool}``), vector store search
+        # (``/v1/vector_stores/{id}/search``)
+        if route.endswith("/search") or "/search/" in route:
+            return "retrieval"
     return "request"
 
 
