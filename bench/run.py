@@ -324,7 +324,11 @@ def targets(data: dict[str, Any]) -> str:
         )
     if "ours:latest" in data["ready"]:  # --variant latest='{"environment": {...}}'
         for workload in ("completion", "stream"):
-            pairs = zip(added(rounds, "ours:latest", workload), added(rounds, "ours", workload))
+            pairs = zip(
+                added(rounds, "ours:latest", workload),
+                added(rounds, "ours", workload),
+                strict=False,
+            )
             shares = [latest / default for latest, default in pairs if default > 0]
             found = quartiles(shares)
             row(

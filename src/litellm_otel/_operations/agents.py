@@ -16,7 +16,7 @@ messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_CONVERSATION_ID
@@ -24,7 +24,7 @@ from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.util.genai.invocation import RemoteAgentInvocation
 from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
 
-from litellm_otel._access import field, text
+from litellm_otel._access import field, items, text
 from litellm_otel._operations.facts import apply_usage
 
 #: LiteLLM's provider id for an agent it reaches over A2A itself (no completion bridge).
@@ -100,12 +100,11 @@ def _message(request: Any) -> Any:
 
 def text_parts(parts: object) -> list[TextPart]:
     """The text parts of an A2A message or artifact (``{"kind": "text", "text": ...}``)."""
-    if not isinstance(parts, Sequence) or isinstance(parts, str):
-        return []
     found: list[TextPart] = []
-    for part in parts:  # pyright: ignore[reportUnknownVariableType]
+    for part in items(parts) or ():
         # a2a-sdk's pydantic parts wrap the concrete part in ``root``
-        concrete = field(part, "root") if field(part, "root") is not None else part
+        root = field(part, "root")
+        concrete = part if root is None else root
         value = field(concrete, "text")
         if isinstance(value, str) and field(concrete, "kind") in ("text", None):
             found.append(TextPart(content=value))
