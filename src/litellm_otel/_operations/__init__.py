@@ -9,10 +9,9 @@ entry-point table all read it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Any, Final, Protocol
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Final
 
 from litellm_otel._operations import (
     agents,
@@ -30,73 +29,16 @@ from litellm_otel._operations import (
     video_ocr,
 )
 
-RequestMapper = Callable[[Any, Mapping[str, Any], bool], None]
-ResponseMapper = Callable[[Any, Any, bool], None]
-#: Keyword arguments of the util-genai factory that only the call's arguments can give
-#: (``response_id``, ``data_source_id``, a tool's ``name`` and ``tool_call_id``, ``agent_name``).
-StartFields = Callable[[Mapping[str, Any]], Mapping[str, Any]]
-#: The call's arguments as the provider resolver should read them (``model``,
-#: ``custom_llm_provider``, ``api_base``), for surfaces whose calls name the provider otherwise.
-RoutingReader = Callable[[Mapping[str, Any]], Mapping[str, Any]]
-
-
-class InvocationKind(Enum):
-    """Which util-genai invocation a surface's calls are: each has its own span shape (kind,
-    name, required attributes) and its own factory on the handler."""
-
-    INFERENCE = "inference"  # CLIENT span, operation name of the surface's choosing
-    EMBEDDING = "embedding"
-    FETCH_RESPONSE = "fetch_response"  # no token usage, by the conventions
-    RETRIEVAL = "retrieval"
-    TOOL = "tool"  # execute_tool, INTERNAL
-    REMOTE_AGENT = "remote_agent"  # invoke_agent, CLIENT
-    LOCAL_AGENT = "local_agent"  # invoke_agent, INTERNAL
-
-
-class StreamState(Protocol):
-    """Reads the chunks of one kind of stream and records what they said on the invocation.
-
-    Called positionally only, so a reader may name its parameters for what it reads (the
-    Responses API streams events, not chunks)."""
-
-    def process(self, chunk: Any, invocation: Any, /) -> None: ...
-
-    def apply(self, invocation: Any, /) -> None: ...
-
-
-@dataclass(frozen=True)
-class Surface:
-    """How one family of LiteLLM calls maps onto a util-genai invocation."""
-
-    operation_name: str  # gen_ai.operation.name
-    apply_request: RequestMapper
-    apply_response: ResponseMapper
-    #: The call arguments we read (the mapping, provider routing, the Router's metadata) that
-    #: LiteLLM names in its signature: a rename there would silently drop an attribute, so
-    #: tests/test_litellm_contract.py holds LiteLLM to them.
-    reads: tuple[str, ...]
-    #: The ones LiteLLM takes only through ``**kwargs``.
-    reads_via_kwargs: tuple[str, ...]
-    #: How LiteLLM names its leading positional parameters (``completion(model, messages)``).
-    positional: tuple[str, ...]
-    kind: InvocationKind = InvocationKind.INFERENCE
-    new_stream_state: Callable[[bool], StreamState] | None = None  # reader of streamed chunks
-    start_fields: StartFields | None = None
-    routing: RoutingReader | None = None
-    #: Operations whose calls made by LiteLLM inside this surface's call get spans of their
-    #: own, as children (a RAG query's completion); every other inner call, this surface's
-    #: own re-entry included (an async twin running its sync twin), folds into this span.
-    child_operations: frozenset[str] = frozenset()
-    #: The function returns a stream whatever its arguments say (no ``stream=True``).
-    always_streams: bool = False
-    #: The ``error.type`` of a reply that says the call failed although nothing was raised
-    #: (an MCP tool result with ``isError``, an A2A JSON-RPC error); ``None`` for success.
-    reply_error: Callable[[Any], str | None] | None = None
-
-    @property
-    def embedding(self) -> bool:
-        return self.kind is InvocationKind.EMBEDDING
-
+# The table's shapes, re-exported: its readers name them with the table.
+from litellm_otel._operations.declarations import EntryPoint as EntryPoint
+from litellm_otel._operations.declarations import InvocationKind as InvocationKind
+from litellm_otel._operations.declarations import RequestMapper as RequestMapper
+from litellm_otel._operations.declarations import ResponseMapper as ResponseMapper
+from litellm_otel._operations.declarations import RoutingReader as RoutingReader
+from litellm_otel._operations.declarations import StartFields as StartFields
+from litellm_otel._operations.declarations import StreamState as StreamState
+from litellm_otel._operations.declarations import Surface as Surface
+from litellm_otel._operations.declarations import module_of as module_of
 
 CHAT = Surface(
     "chat",
@@ -372,43 +314,6 @@ A2A_SEND_STREAMING = Surface(
     child_operations=frozenset({"chat"}),
     always_streams=True,
 )
-
-
-@dataclass(frozen=True)
-class EntryPoint:
-    """One public LiteLLM function we wrap.
-
-    ``name`` is its path below the ``litellm`` package: ``"completion"`` is
-    ``litellm.completion``, ``"anthropic_interface.messages.create"`` is ``create`` in the
-    module ``litellm.anthropic_interface.messages``. A function of a submodule is wrapped in
-    that module when it is loaded (now, or on its import: never imported by us), and under
-    each of its ``aliases`` (paths of the same form) that holds the same function.
-    """
-
-    name: str
-    surface: Surface
-    is_async: bool
-    #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
-    on_router: bool = False
-    #: For ``(*args, **kwargs)`` functions, the function whose signature names their
-    #: arguments: a name of this table, or a path of the same form to another function.
-    signature_of: str | None = None
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def module(self) -> str:
-        """The dotted name of the module that holds the function."""
-        return module_of(self.name)
-
-    @property
-    def attribute(self) -> str:
-        return self.name.rpartition(".")[2]
-
-
-def module_of(path: str) -> str:
-    """``"a.b.f"`` → ``"litellm.a.b"``; ``"f"`` → ``"litellm"``."""
-    package = path.rpartition(".")[0]
-    return f"litellm.{package}" if package else "litellm"
 
 
 def _pair(
