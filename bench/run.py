@@ -328,7 +328,9 @@ def targets(data: dict[str, Any]) -> str:
                 added(rounds, "ours:latest", workload),
                 added(rounds, "ours", workload),
             )
-            shares = [mine / theirs for mine, theirs in zip(latest, default, strict=True) if theirs]
+            shares = [
+                mine / theirs for mine, theirs in zip(latest, default, strict=True) if theirs > 0
+            ]
             found = quartiles(shares)
             row(
                 f"the two convention modes within 10% (`{workload}`: latest ÷ default)",
