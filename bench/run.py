@@ -324,12 +324,13 @@ def targets(data: dict[str, Any]) -> str:
         )
     if "ours:latest" in data["ready"]:  # --variant latest='{"environment": {...}}'
         for workload in ("completion", "stream"):
-            pairs = zip(
+            latest, default = (
                 added(rounds, "ours:latest", workload),
                 added(rounds, "ours", workload),
-                strict=False,
             )
-            shares = [latest / default for latest, default in pairs if default > 0]
+            shares = [
+                mine / theirs for mine, theirs in zip(latest, default, strict=True) if theirs > 0
+            ]
             found = quartiles(shares)
             row(
                 f"the two convention modes within 10% (`{workload}`: latest ÷ default)",

@@ -468,9 +468,6 @@ def test_one_chunk_point_per_chunk_with_the_gap_the_reader_saw(
 ) -> None:
     """The points are recorded when the stream ends, from times taken as the chunks arrived:
     one per chunk after the first, each the gap to the chunk before, in both modes."""
-    from opentelemetry.util.genai.handler import TelemetryHandler
-
-    from litellm_otel._metrics import LatestMeterProvider
     from litellm_otel._operations.chat_stream import ChatStreamState
     from litellm_otel._streams import proxy_stream
 
@@ -485,13 +482,7 @@ def test_one_chunk_point_per_chunk_with_the_gap_the_reader_saw(
         def close(self) -> None:
             pass
 
-    meter_provider: Any = telemetry.meter_provider
-    if mode == "latest":
-        meter_provider = LatestMeterProvider(meter_provider)
-    handler = TelemetryHandler(
-        tracer_provider=telemetry.tracer_provider, meter_provider=meter_provider
-    )
-    invocation = handler.inference("openai", request_model="gpt-4o-mini")
+    invocation = _handler_in_mode(telemetry, mode).inference("openai", request_model="gpt-4o-mini")
     invocation.suspend()
     invocation.metric_attributes["gen_ai.operation.name"] = "chat"
     stream = proxy_stream(
@@ -519,27 +510,53 @@ def test_one_chunk_point_per_chunk_with_the_gap_the_reader_saw(
     assert len(telemetry.finished()) == 1
 
 
+def _handler_in_mode(telemetry: Telemetry, mode: str) -> Any:
+    """util-genai's handler with the meter provider ``instrument()`` gives it in ``mode``."""
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    from litellm_otel._metrics import LatestMeterProvider
+
+    meter_provider: Any = telemetry.meter_provider
+    if mode == "latest":
+        meter_provider = LatestMeterProvider(meter_provider)
+    return TelemetryHandler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=meter_provider
+    )
+
+
 @pytest.mark.parametrize("mode", ["default", "latest"])
 def test_a_failed_streams_chunk_points_are_recorded_without_the_error(
-    instrument: Any, monkeypatch: pytest.MonkeyPatch, call_args: dict[str, Any], mode: str
+    telemetry: Telemetry, mode: str
 ) -> None:
-    if mode == "latest":
-        monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
-    telemetry = instrument()
-    stream = litellm.completion(
-        model="openai/drop-stream", messages=user_messages(), stream=True, **call_args
+    from litellm_otel._operations.chat_stream import ChatStreamState
+    from litellm_otel._streams import proxy_stream
+
+    class Source:
+        def __iter__(self) -> Any:
+            for _ in range(5):
+                yield object()
+            raise ConnectionError("the provider hung up")
+
+        def close(self) -> None:
+            pass
+
+    invocation = _handler_in_mode(telemetry, mode).inference("openai", request_model="m")
+    invocation.suspend()
+    invocation.metric_attributes["gen_ai.operation.name"] = "chat"
+    stream = proxy_stream(
+        Source(), invocation, ChatStreamState(False), invocation.context, finisher()
     )
     received = []
-    with pytest.raises(openai.APIError):
+    with pytest.raises(ConnectionError):
         for chunk in stream:
             received.append(chunk)
-    assert len(received) >= 2
+    assert len(received) == 5
     (span,) = telemetry.finished()
     assert span.status.status_code is StatusCode.ERROR
-    (duration,) = [p for name in DURATION_METRIC.values() for p in telemetry.metric_points(name)]
-    assert duration.attributes["error.type"] == span.attributes["error.type"]
+    (duration,) = telemetry.metric_points(DURATION_METRIC[mode])
+    assert duration.attributes["error.type"] == "ConnectionError"
     (point,) = telemetry.metric_points(CHUNK_METRIC[mode])
-    assert point.count == len(received) - 1
+    assert point.count == 4
     assert "error.type" not in point.attributes
 
 
