@@ -62,7 +62,7 @@ SUITE := RUN_SLOW=1 RUN_SOAK=1
 
 # The LTS suite measures coverage of src/ (branches too) and fails below the floor: a little under
 # what it measures, raised when tests are added. Only `make test` measures; the other tiers don't.
-COVERAGE_FLOOR ?= 0
+COVERAGE_FLOOR ?= 91
 COVERAGE := --cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: $(STAMP) lint
