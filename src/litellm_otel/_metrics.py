@@ -1,6 +1,6 @@
 """The metrics util-genai does not emit: the latest conventions' names, usage counters, cost.
 
-util-genai 1.3 records every duration, chunk timing and token count under the names of the
+util-genai records every duration, chunk timing and token count under the names of the
 core conventions (``gen_ai.client.operation.*``, ``gen_ai.client.token.usage``).
 semantic-conventions-genai v0.1.0 renames them (docs/conventions.md). Two parts:
 
@@ -250,7 +250,7 @@ class CallMetrics:
     """Our instruments, created once per ``instrument()``; one :meth:`record` per ended call.
 
     * the cost counter (both modes): util-genai knows nothing of cost;
-    * the five usage counters (latest mode): util-genai 1.3 records tokens only as a histogram,
+    * the five usage counters (latest mode): util-genai records tokens only as a histogram,
       only the input and output counts and only when a count was set, while v0.1.0 counts
       cache-read, cache-write and reasoning tokens too, and a ``0`` for a call without usage.
 

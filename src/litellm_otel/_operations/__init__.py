@@ -387,8 +387,8 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("vector_stores.main.search", VECTOR_STORE_SEARCH, aliases=("vector_stores.search",)),
         *_pair("search.main.search", WEB_SEARCH, aliases=("search.search", "search")),
         *_pair("rag.main.query", RAG_QUERY, aliases=("rag.query", "query")),
-        # LiteLLM 1.110 moved the MCP client to ``litellm.mcp_client``, keeping the old
-        # package as an alias of it
+        # Newer releases keep the MCP client in ``litellm.mcp_client``, with the old
+        # package as an alias of it: one wrapper serves both names
         EntryPoint(
             "mcp_client.tools.call_openai_tool",
             MCP_TOOL_CALL,
