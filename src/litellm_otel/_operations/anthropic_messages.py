@@ -33,7 +33,8 @@ from opentelemetry.util.genai.types import (
 from litellm_otel import _messages
 from litellm_otel._access import field, integer
 from litellm_otel._operations.chat import apply_sampling, stop_sequences
-from litellm_otel._operations.facts import record_litellm_facts
+from litellm_otel._operations.facts import apply_identity, record_litellm_facts
+from litellm_otel._operations.sse import DataLines
 
 #: Anthropic's stop reasons in the output message schema's terms.
 _FINISH_REASONS: Final = {
@@ -45,8 +46,6 @@ _FINISH_REASONS: Final = {
     "tool_use": "tool_call",
     "refusal": "content_filter",
 }
-#: A line longer than this without a newline is not SSE we can read: dropped, not kept.
-_MAX_PENDING_LINE: Final = 1 << 20
 
 
 def apply_request(
@@ -138,7 +137,7 @@ def output_message(content: Any, stop_reason: Any) -> OutputMessage:
 
 
 def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
-    _apply_identity(invocation, response)
+    apply_identity(invocation, response)
     stop_reason = field(response, "stop_reason")
     if isinstance(stop_reason, str):
         invocation.finish_reasons = [stop_reason]
@@ -146,15 +145,6 @@ def apply_response(invocation: InferenceInvocation, response: Any, capture_conte
     record_litellm_facts(invocation.attributes, response)
     if capture_content:
         invocation.output_messages = [output_message(field(response, "content"), stop_reason)]
-
-
-def _apply_identity(invocation: InferenceInvocation, message: Any) -> None:
-    message_id = field(message, "id")
-    if isinstance(message_id, str):
-        invocation.response_id = message_id
-    model = field(message, "model")
-    if isinstance(model, str):
-        invocation.response_model_name = model
 
 
 class _Block:
@@ -183,11 +173,11 @@ class _Block:
 class AnthropicStreamState:
     """What a Messages stream's events said so far (see the module docstring)."""
 
-    __slots__ = ("blocks", "capture_content", "message", "pending", "stop_reason", "usage")
+    __slots__ = ("blocks", "capture_content", "lines", "message", "stop_reason", "usage")
 
     def __init__(self, capture_content: bool) -> None:
         self.capture_content = capture_content
-        self.pending = b""
+        self.lines = DataLines()
         self.message: Any = None
         self.usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
@@ -199,14 +189,10 @@ class AnthropicStreamState:
         if not isinstance(chunk, (bytes, bytearray)):
             self._event(chunk, invocation)  # an event LiteLLM already parsed
             return
-        lines = (self.pending + chunk).split(b"\n")
-        self.pending = lines.pop()
-        if len(self.pending) > _MAX_PENDING_LINE:
-            self.pending = b""
-        for line in lines:
-            if line.startswith(b"data:") and self._wanted(line):
+        for payload in self.lines.feed(chunk):
+            if self._wanted(payload):
                 try:
-                    event = json.loads(line[5:])
+                    event = json.loads(payload)
                 except ValueError:
                     continue
                 self._event(event, invocation)
@@ -223,7 +209,7 @@ class AnthropicStreamState:
         kind = field(event, "type")
         if kind == "message_start":
             self.message = field(event, "message")
-            _apply_identity(invocation, self.message)
+            apply_identity(invocation, self.message)
             self._add_usage(field(self.message, "usage"))
         elif kind == "message_delta":
             reason = field(field(event, "delta"), "stop_reason")

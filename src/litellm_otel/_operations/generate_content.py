@@ -21,6 +21,7 @@ from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
 from litellm_otel import _messages
 from litellm_otel._access import field, integer, number
 from litellm_otel._operations.chat import stop_sequences
+from litellm_otel._operations.sse import DataLines
 
 _FINISH_REASONS: Final = {
     "STOP": "stop",
@@ -31,7 +32,6 @@ _FINISH_REASONS: Final = {
     "BLOCKLIST": "content_filter",
     "SPII": "content_filter",
 }
-_MAX_PENDING_LINE: Final = 1 << 20
 
 
 def _config(config: Any, snake: str, camel: str) -> Any:
@@ -136,11 +136,11 @@ class GenerateContentStreamState:
     """What a stream's chunks said: the latest usage, identity, each candidate's finish
     reason; with content capture, each candidate's text."""
 
-    __slots__ = ("capture_content", "finish_reasons", "pending", "response", "texts", "usage")
+    __slots__ = ("capture_content", "finish_reasons", "lines", "response", "texts", "usage")
 
     def __init__(self, capture_content: bool) -> None:
         self.capture_content = capture_content
-        self.pending = b""
+        self.lines = DataLines()
         self.response: dict[str, Any] = {}
         self.usage: Any = None
         self.finish_reasons: dict[int, str] = {}
@@ -152,16 +152,11 @@ class GenerateContentStreamState:
         if not isinstance(chunk, (bytes, bytearray)):
             self._chunk(chunk)
             return
-        lines = (self.pending + chunk).split(b"\n")
-        self.pending = lines.pop()
-        if len(self.pending) > _MAX_PENDING_LINE:
-            self.pending = b""
-        for line in lines:
-            if line.startswith(b"data:"):
-                try:
-                    self._chunk(json.loads(line[5:]))
-                except ValueError:
-                    continue
+        for payload in self.lines.feed(chunk):
+            try:
+                self._chunk(json.loads(payload))
+            except ValueError:
+                continue
 
     def _chunk(self, chunk: Any) -> None:
         for snake, camel in (("response_id", "responseId"), ("model_version", "modelVersion")):
