@@ -337,7 +337,8 @@ class _UnsupportedProtocol(TypeError, AttributeError):
     """What the proxy raises where the wrapped stream raises for lack of a protocol method.
 
     ``hasattr`` must say False (an ``AttributeError``) and ``with`` must fail the way it fails
-    on the wrapped stream (a ``TypeError`` on newer Pythons, an ``AttributeError`` before): both at once.
+    on the wrapped stream (a ``TypeError`` on newer Pythons, an ``AttributeError`` on older
+    ones): both at once.
     """
 
 
