@@ -63,7 +63,7 @@ _now: Final = timeit.default_timer  # util-genai's clock for the invocation's st
 class Session(Protocol):
     """What a proxy reports a stream's reads to; its ``context`` is current around each read.
 
-    A call's :class:`StreamSession`, or a Router call's (``_router.RouterStream``), whose
+    A call's :class:`StreamSession`, or a Router call's (``_router_call.RouterStream``), whose
     stream wraps its attempts' streams."""
 
     context: Context
