@@ -712,16 +712,23 @@ def test_metric_identity_has_a_ceiling(proxy: Proxy) -> None:
     }
     assert aliases == {f"many-key-{i}" for i in range(len(proxy.keys.many))}
 
-    def folded() -> set[Any] | None:
-        values = identity_values(proxy, "litellm.client.cost.usd", "litellm.proxy.key_alias")
-        return values if OTHER in values else None
+    pairs = [
+        (metric, attribute)
+        for metric in ("litellm.client.cost.usd", "gen_ai.client.operation.duration")
+        for attribute in ("litellm.proxy.key_alias", "litellm.proxy.team_id")
+    ]
 
-    proxy.receiver.wait_for(folded, timeout=20)
-    for metric in ("litellm.client.cost.usd", "gen_ai.client.operation.duration"):
-        for attribute in ("litellm.proxy.key_alias", "litellm.proxy.team_id"):
-            values = identity_values(proxy, metric, attribute) - {None}
-            assert OTHER in values, (metric, attribute, values)
-            assert len(values - {OTHER}) <= METRIC_IDENTITY_LIMIT, (metric, attribute, values)
+    def folded() -> dict[tuple[str, str], set[Any]] | None:
+        # Which key's call folds an attribute depends on the identities earlier tests used
+        # (the ceiling lasts the process), and the Proxy records cost after its reply: wait
+        # until every metric's points of every attribute have reached the receiver.
+        values = {pair: identity_values(proxy, *pair) - {None} for pair in pairs}
+        return values if all(OTHER in seen for seen in values.values()) else None
+
+    values = proxy.receiver.wait_for(folded, timeout=20)
+    for pair in pairs:
+        assert OTHER in values[pair], (pair, values[pair])
+        assert len(values[pair] - {OTHER}) <= METRIC_IDENTITY_LIMIT, (pair, values[pair])
 
 
 @pytest.mark.proxy
