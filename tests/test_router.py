@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 from typing import Any
 
 import litellm
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
+from packaging.version import Version
 
 from tests.support.telemetry import API_KEY, Telemetry, user_messages
 
@@ -352,29 +355,41 @@ async def test_router_async_stream_cut_before_content_falls_back_under_the_route
     check_mid_stream_fallback_trace(traced, caller, "cut-stream-1")
 
 
-def sync_stream_fallback_runs_in_a_bare_thread() -> bool:
-    """LiteLLM releases whose sync Router stream makes its fallback through
+def runs_in_a_bare_thread_under_a_loop(method: str) -> bool:
+    """LiteLLM releases whose sync Router ``method`` makes its calls through
     ``run_async_function``, which uses a new thread (without the context) under a running loop."""
     import inspect
 
-    iterator = getattr(litellm.Router, "_completion_streaming_iterator", None)
+    function = getattr(litellm.Router, method, None)
     try:
-        return "run_async_function" in inspect.getsource(iterator)  # type: ignore[arg-type]
+        return "run_async_function" in inspect.getsource(function)  # type: ignore[arg-type]
     except (TypeError, OSError):
         return False
 
 
+class StartThreads(SpanProcessor):
+    """The thread each span started in, by span name."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, int] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.threads[span.name] = threading.get_ident()
+
+
+@pytest.fixture
+def start_threads(traced: Telemetry) -> StartThreads:
+    processor = StartThreads()
+    traced.tracer_provider.add_span_processor(processor)
+    return processor
+
+
 @NO_MID_STREAM_FALLBACK
-@pytest.mark.xfail(
-    sync_stream_fallback_runs_in_a_bare_thread(),
-    strict=True,
-    reason="a sync Router stream read while an event loop runs in the thread: LiteLLM makes "
-    "the fallback call in a fresh thread (litellm_core_utils.asyncify.run_async_function) "
-    "without the caller's context, so its span is a root span the Router call cannot count",
-)
 async def test_router_sync_stream_fallback_inside_an_event_loop(
-    server: Any, traced: Telemetry
+    server: Any, traced: Telemetry, start_threads: StartThreads
 ) -> None:
+    """A sync Router stream read while an event loop runs in the thread: LiteLLM may make the
+    fallback call in a fresh thread; the caller's context goes with it."""
     router = cut_router(server, "cut-stream-1")
     caller = traced.tracer_provider.get_tracer("app").start_span("caller")
     with trace.use_span(caller, end_on_exit=True):
@@ -382,6 +397,25 @@ async def test_router_sync_stream_fallback_inside_an_event_loop(
         text = "".join(c.choices[0].delta.content or "" for c in stream)
     assert text == "Hello from loopback"
     check_mid_stream_fallback_trace(traced, caller, "cut-stream-1")
+    bare = runs_in_a_bare_thread_under_a_loop("_completion_streaming_iterator")
+    # the path this test is for, where LiteLLM takes it
+    assert (start_threads.threads["chat gpt-4o-mini"] != threading.get_ident()) is bare
+
+
+async def test_sync_router_fallback_inside_an_event_loop(
+    fallback_router: litellm.Router, traced: Telemetry, start_threads: StartThreads
+) -> None:
+    """A sync Router call under a running event loop: LiteLLM may run its retries and fallbacks
+    in a fresh thread; the attempts stay children of the router span, under the caller's."""
+    caller = traced.tracer_provider.get_tracer("app").start_span("caller")
+    with trace.use_span(caller, end_on_exit=True):
+        response = fallback_router.completion(model="primary", messages=user_messages())
+    assert response.choices[0].message.content == "Hello from loopback"
+    check_fallback_trace(traced)
+    parent, _ = spans_by_kind(traced)
+    assert parent.parent.span_id == caller.get_span_context().span_id
+    bare = runs_in_a_bare_thread_under_a_loop("function_with_fallbacks")
+    assert (start_threads.threads["chat gpt-4o-mini"] != threading.get_ident()) is bare
 
 
 @pytest.mark.skipif(
@@ -472,3 +506,337 @@ async def test_router_responses_stream_parent_encloses_its_attempt(
     check_parent_encloses(parent, [child])
     assert parent.attributes["litellm.router.attempts"] == 1
     assert parent.attributes["litellm.router.final_model_group"] == "backup"
+
+
+# -- Anthropic Messages and Google GenAI through the Router -----------------------------------
+
+ANTHROPIC_BACKUP = "claude-sonnet-4"
+GEMINI_BACKUP = "gemini-2.0-flash"
+#: Router method → (provider prefix, answering model, router span's operation, provider name).
+ROUTER_SURFACES: dict[str, tuple[str, str, str, str]] = {
+    **{
+        name: ("anthropic", ANTHROPIC_BACKUP, "chat", "anthropic")
+        for name in ("aanthropic_messages", "anthropic_messages")
+    },
+    **{
+        name: ("gemini", GEMINI_BACKUP, "generate_content", "gcp.gemini")
+        for name in (
+            "agenerate_content",
+            "generate_content",
+            "agenerate_content_stream",
+            "generate_content_stream",
+        )
+    },
+}
+#: The oldest tier's LiteLLM makes one attempt in Router.aanthropic_messages, the LTS one on
+#: fall back.
+GENERIC_FALLBACKS = Version(LITELLM_VERSION) >= Version("1.108.14")
+
+
+def surface_router(server: Any, name: str, primary: str) -> litellm.Router:
+    """Groups ``primary`` (the provider's ``primary`` model) and ``backup``, one fallback."""
+    prefix, backup, _, _ = ROUTER_SURFACES[name]
+    # Anthropic's API lives at the server's root, Gemini's below /v1
+    base = server.base_url.removesuffix("/v1") if prefix == "anthropic" else server.base_url
+
+    def deployment(group: str, model: str) -> dict[str, Any]:
+        params = {"model": f"{prefix}/{model}", "api_base": base, "api_key": API_KEY}
+        return {"model_name": group, "litellm_params": {**params, "max_retries": 0}}
+
+    router = litellm.Router(
+        model_list=[deployment("primary", primary), deployment("backup", backup)],
+        fallbacks=[{"primary": ["backup"]}],
+        num_retries=0,
+    )
+    if not callable(getattr(router, name, None)):
+        pytest.skip(f"LiteLLM {LITELLM_VERSION}'s Router has no {name} method")
+    return router
+
+
+async def call_surface(router: litellm.Router, name: str, group: str, stream: bool) -> Any:
+    """Call ``router.<name>`` on ``group``; the result, or the stream opened and not yet read."""
+    method = getattr(router, name)
+    if name.endswith("anthropic_messages"):
+        result = method(model=group, max_tokens=10, messages=user_messages(), stream=stream)
+    else:
+        result = method(model=group, contents=[{"role": "user", "parts": [{"text": "hi"}]}])
+    return await result if name.startswith("a") else result
+
+
+async def drain(stream: Any, name: str) -> list[Any]:
+    """Read a stream ``router.<name>`` returned (a sync method's is a sync iterator)."""
+    if name.startswith("a"):
+        return [chunk async for chunk in stream]
+    return list(stream)
+
+
+def is_stream_call(name: str, stream: bool) -> bool:
+    return stream or name.endswith("_stream")
+
+
+def check_surface_trace(
+    telemetry: Telemetry, name: str, caller: Any, attempted: list[str], *, fell_back: bool
+) -> tuple[Any, list[Any]]:
+    """One router span under the caller's, parent of one span per attempt, in order."""
+    _, backup, operation, provider = ROUTER_SURFACES[name]
+    parent, children = spans_by_kind(telemetry)
+    group = "primary" if fell_back else "backup"
+    assert parent.name == f"router {operation} {group}"
+    assert parent.parent.span_id == caller.get_span_context().span_id
+    assert [c.name for c in children] == [f"{operation} {model}" for model in attempted]
+    check_parent_encloses(parent, children)
+    assert parent.status.status_code is StatusCode.UNSET
+    routed = {k: v for k, v in parent.attributes.items() if k.startswith("litellm.router.")}
+    assert routed == {
+        "litellm.router.operation": operation,
+        "litellm.router.model_group": group,
+        "litellm.router.attempts": len(attempted),
+        "litellm.router.retries": 0,
+        "litellm.router.fallbacks": 1 if fell_back else 0,
+        "litellm.router.final_model_group": "backup",
+        "litellm.router.deployment.model": backup,
+        "litellm.router.deployment.provider": provider,
+    }
+    assert not [k for k in parent.attributes if k.startswith("gen_ai.usage")]
+    assert children[-1].status.status_code is StatusCode.UNSET
+    return parent, children
+
+
+def surface_calls(names: list[str]) -> list[Any]:
+    """(method, stream=True?) for each method: the Messages ones both ways, the others as
+    their names say (``generate_content_stream`` streams, ``generate_content`` does not)."""
+    return [
+        pytest.param(name, stream, id=f"{name}-{'stream' if stream else 'whole'}")
+        for name in names
+        for stream in ((False, True) if name.endswith("anthropic_messages") else (False,))
+    ]
+
+
+@pytest.mark.parametrize(("name", "stream"), surface_calls(sorted(ROUTER_SURFACES)))
+async def test_router_surface_is_a_router_span_over_its_attempt(
+    server: Any, traced: Telemetry, name: str, stream: bool
+) -> None:
+    router = surface_router(server, name, "error-500")
+    caller = traced.tracer_provider.get_tracer("app").start_span("caller")
+    with trace.use_span(caller, end_on_exit=True):
+        result = await call_surface(router, name, "backup", stream)
+        if is_stream_call(name, stream):
+            assert traced.finished() == []  # nothing ends before the stream is read
+            assert await drain(result, name)
+        else:
+            assert result is not None
+    _, backup, _, _ = ROUTER_SURFACES[name]
+    check_surface_trace(traced, name, caller, [backup], fell_back=False)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.skipif(
+    not GENERIC_FALLBACKS,
+    reason=f"LiteLLM {LITELLM_VERSION}'s Router.aanthropic_messages makes one attempt: "
+    "no fallback to follow",
+)
+@pytest.mark.parametrize(
+    ("name", "stream"),
+    surface_calls(
+        [
+            *("aanthropic_messages", "anthropic_messages"),
+            *("agenerate_content", "agenerate_content_stream"),
+        ]
+    ),
+)
+async def test_router_surface_fallback_is_an_event_between_two_attempts(
+    server: Any, traced: Telemetry, name: str, stream: bool
+) -> None:
+    """The Router's async generic endpoints fall back as its chat does (its sync ones make one
+    attempt: see the test below)."""
+    router = surface_router(server, name, "error-500")
+    caller = traced.tracer_provider.get_tracer("app").start_span("caller")
+    with trace.use_span(caller, end_on_exit=True):
+        result = await call_surface(router, name, "primary", stream)
+        if is_stream_call(name, stream):
+            assert [s.kind for s in traced.finished()] == [SpanKind.CLIENT]  # the failed attempt
+            assert await drain(result, name)
+    _, backup, _, _ = ROUTER_SURFACES[name]
+    parent, (failed, _) = check_surface_trace(
+        traced, name, caller, ["error-500", backup], fell_back=True
+    )
+    assert failed.status.status_code is StatusCode.ERROR
+    failure = failed.attributes["error.type"]
+    (event,) = parent.events
+    assert event.name == "litellm.router.fallback"
+    assert event.attributes["error.type"] == failure
+    assert event.attributes["litellm.router.from_model_group"] == "primary"
+    assert event.attributes["litellm.router.to_model_group"] == "backup"
+    assert event.attributes["litellm.router.deployment.model"] == "error-500"
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("name", ["generate_content", "generate_content_stream"])
+async def test_router_sync_surface_failure_fails_the_router_span(
+    server: Any, traced: Telemetry, name: str
+) -> None:
+    """The Router's sync generic endpoints make one attempt: its error is the caller's and the
+    router span's."""
+    router = surface_router(server, name, "error-500")
+    with pytest.raises(Exception) as raised:
+        await drain(await call_surface(router, name, "primary", stream=False), name)
+    parent, (child,) = spans_by_kind(traced)
+    assert child.parent.span_id == parent.context.span_id
+    assert child.status.status_code is StatusCode.ERROR
+    assert parent.status.status_code is StatusCode.ERROR
+    assert parent.attributes["error.type"] == type(raised.value).__qualname__
+    assert parent.attributes["litellm.router.attempts"] == 1
+    assert "litellm.router.final_model_group" not in parent.attributes
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("name", ["aanthropic_messages", "agenerate_content_stream"])
+async def test_router_surface_stream_dropped_early_ends_its_spans_once(
+    server: Any, traced: Telemetry, name: str
+) -> None:
+    import gc
+
+    router = surface_router(server, name, "error-500")
+    stream = await call_surface(router, name, "backup", stream=True)
+    await stream.__anext__()
+    del stream
+    gc.collect()
+    parent, (child,) = spans_by_kind(traced)
+    assert child.parent.span_id == parent.context.span_id
+    assert parent.attributes["litellm.stream.closed_early"] is True
+    assert parent.status.status_code is StatusCode.UNSET
+
+
+# -- a Router built before instrument() -------------------------------------------------------
+
+
+def prebuilt_router(server: Any, name: str) -> litellm.Router:
+    if name in ROUTER_SURFACES:
+        return surface_router(server, name, "error-500")
+    return make_router(server)
+
+
+async def call_prebuilt(router: litellm.Router, name: str) -> Any:
+    """One call of ``router.<name>`` on the group ``backup`` that answers."""
+    result = getattr(router, name)(model="backup", **call_arguments(name))
+    return await result if name.startswith("a") else result
+
+
+def call_arguments(name: str) -> dict[str, Any]:
+    if name.endswith("anthropic_messages"):
+        return {"max_tokens": 10, "messages": user_messages()}
+    if "generate_content" in name:
+        return {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    if name.endswith("responses"):
+        return {"input": "Say hi"}
+    return {"messages": user_messages()}
+
+
+def trace_shape(telemetry: Telemetry) -> list[tuple[Any, str, str | None, dict[str, Any]]]:
+    """(kind, name, parent's name, router attributes) of each finished span, in order."""
+    spans = telemetry.finished()
+    names = {s.context.span_id: s.name for s in spans}
+    return [
+        (
+            s.kind,
+            s.name,
+            names.get(s.parent.span_id, "outside") if s.parent else None,
+            {k: v for k, v in s.attributes.items() if k.startswith("litellm.router.")},
+        )
+        for s in spans
+    ]
+
+
+#: Router method → (router span's name, attempt span's name, provider of the attempt).
+PREBUILT: dict[str, tuple[str, str, str]] = {
+    "responses": ("router chat backup", "chat gpt-4o-mini", "openai"),
+    "aresponses": ("router chat backup", "chat gpt-4o-mini", "openai"),
+    "completion": ("router chat backup", "chat gpt-4o-mini", "openai"),
+    "aanthropic_messages": ("router chat backup", f"chat {ANTHROPIC_BACKUP}", "anthropic"),
+    "anthropic_messages": ("router chat backup", f"chat {ANTHROPIC_BACKUP}", "anthropic"),
+    "agenerate_content": (
+        "router generate_content backup",
+        f"generate_content {GEMINI_BACKUP}",
+        "gcp.gemini",
+    ),
+    "generate_content": (
+        "router generate_content backup",
+        f"generate_content {GEMINI_BACKUP}",
+        "gcp.gemini",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREBUILT))
+async def test_router_built_before_instrument_gets_the_spans_of_one_built_after(
+    server: Any, instrument: Any, name: str
+) -> None:
+    """``Router.__init__`` stores some methods on the instance, each holding the LiteLLM
+    function of that moment (LiteLLM's original, before ``instrument()``)."""
+    before = prebuilt_router(server, name)
+    telemetry = instrument()
+    after = prebuilt_router(server, name)
+    shapes = []
+    for router in (before, after):
+        await call_prebuilt(router, name)
+        shapes.append(trace_shape(telemetry))
+        telemetry.spans.clear()
+    router_span, attempt_span, provider = PREBUILT[name]
+    operation = router_span.split()[1]
+    model = attempt_span.split()[1]
+    expected = [
+        (SpanKind.CLIENT, attempt_span, router_span, {}),
+        (
+            SpanKind.INTERNAL,
+            router_span,
+            None,
+            {
+                "litellm.router.operation": operation,
+                "litellm.router.model_group": "backup",
+                "litellm.router.attempts": 1,
+                "litellm.router.retries": 0,
+                "litellm.router.fallbacks": 0,
+                "litellm.router.final_model_group": "backup",
+                "litellm.router.deployment.model": model,
+                "litellm.router.deployment.provider": provider,
+            },
+        ),
+    ]
+    assert shapes == [expected, expected]
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("name", sorted(PREBUILT))
+async def test_uninstrument_leaves_a_router_built_before_instrument_as_it_was(
+    server: Any, instrument: Any, name: str
+) -> None:
+    import sys
+
+    from litellm_otel import LiteLLMInstrumentor
+    from litellm_otel._router import ROUTER_METHODS
+
+    router = prebuilt_router(server, name)
+    methods = {n: vars(router)[n] for n in ROUTER_METHODS if n in vars(router)}
+    router_class = dict(vars(litellm.Router))
+    module = vars(sys.modules[litellm.Router.__module__])
+    bridge = module.get("run_async_function")
+
+    telemetry = instrument()
+    kept = getattr(router, name)  # a bound method kept across uninstrument()
+    await call_prebuilt(router, name)
+    assert len(telemetry.finished()) == 2
+    LiteLLMInstrumentor().uninstrument()
+    telemetry.spans.clear()
+
+    assert {n: vars(router)[n] for n in ROUTER_METHODS if n in vars(router)} == methods
+    for method_name, method in methods.items():
+        assert getattr(router, method_name) is method
+    assert vars(litellm.Router).keys() == router_class.keys()
+    assert all(vars(litellm.Router)[k] is v for k, v in router_class.items())
+    assert module.get("run_async_function") is bridge
+    await call_prebuilt(router, name)
+    result = kept(model="backup", **call_arguments(name))
+    if name.startswith("a"):
+        await result
+    assert telemetry.finished() == []
+    assert len(server.requests) == 3

@@ -44,6 +44,8 @@ class EntryPointWrapping:
         self._rebound: _rebind.Rebound = []
         self._lock = threading.Lock()
         self._active = True
+        #: ``id(original)`` → (original, wrapper), for :meth:`wrapper_for`.
+        self._wrappers: dict[int, tuple[Any, Any]] = {}
         #: Modules whose import hook is registered and has not fired yet.
         self.waiting: set[str] = set()
 
@@ -70,6 +72,7 @@ class EntryPointWrapping:
             self._active = False
             placed, self._placed = self._placed, []
             rebound, self._rebound = self._rebound, []
+            self._wrappers = {}
         try:
             _rebind.restore(rebound)
         finally:
@@ -79,6 +82,12 @@ class EntryPointWrapping:
                         setattr(module, attribute, original)
                 except Exception:
                     report_failure("restoring LiteLLM's functions")
+
+    def wrapper_for(self, function: Any) -> Any:
+        """Our wrapper of ``function``, one of LiteLLM's originals, or ``None`` (for references
+        to the originals kept before ``instrument()`` where rebinding cannot reach)."""
+        found = self._wrappers.get(id(function))
+        return found[1] if found is not None and found[0] is function else None
 
     @property
     def wrapped(self) -> tuple[str, ...]:
@@ -134,6 +143,8 @@ class EntryPointWrapping:
                         setattr(placed_module, attribute, original)
                 raise
             self._placed.extend(done)
+            for _, _, original, wrapper in done:
+                self._wrappers[id(original)] = (original, wrapper)
         return done
 
     def _binder(self, original: Any, entry: EntryPoint) -> ArgumentBinder:

@@ -133,7 +133,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
 
         if router is not None and router_instrumentation is not None:
             self._router = router_instrumentation
-            router_instrumentation.install(router)
+            router_instrumentation.install(router, self._entry_points.wrapper_for)
         if options.early_bound_callback:
             self._callback = _callbacks.make_callback(recorder)
             _callbacks.register(litellm, self._callback)

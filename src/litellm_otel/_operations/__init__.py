@@ -325,16 +325,25 @@ def _pair(
     aliases: tuple[str, ...] = (),
 ) -> tuple[EntryPoint, EntryPoint]:
     """The sync function and its ``a``-prefixed async twin (in the same module, as are the
-    aliases' twins)."""
+    aliases' twins); ``on_router``: the Router has methods of the same names (the functions'
+    own, below the package: ``Router.generate_content`` for ``google_genai.generate_content``)."""
+    attribute = name.rpartition(".")[2]
     return (
-        EntryPoint(name, surface, False, on_router, signature_of, aliases),
+        EntryPoint(
+            name,
+            surface,
+            False,
+            router_methods=(attribute,) if on_router else (),
+            signature_of=signature_of,
+            aliases=aliases,
+        ),
         EntryPoint(
             _async_name(name),
             surface,
             True,
-            on_router,
-            signature_of or name,
-            tuple(_async_name(alias) for alias in aliases),
+            router_methods=(_async_name(attribute),) if on_router else (),
+            signature_of=signature_of or name,
+            aliases=tuple(_async_name(alias) for alias in aliases),
         ),
     )
 
@@ -356,16 +365,24 @@ ENTRY_POINTS: Final[Mapping[str, EntryPoint]] = {
         *_pair("cancel_responses", CANCEL_RESPONSE),
         *_pair("list_input_items", LIST_INPUT_ITEMS),
         *_pair("anthropic_interface.messages.create", ANTHROPIC_MESSAGES),
-        *_pair("google_genai.generate_content", GENERATE_CONTENT, aliases=("generate_content",)),
+        *_pair(
+            "google_genai.generate_content",
+            GENERATE_CONTENT,
+            on_router=True,
+            aliases=("generate_content",),
+        ),
         *_pair(
             "google_genai.generate_content_stream",
             GENERATE_CONTENT_STREAM,
+            on_router=True,
             aliases=("generate_content_stream",),
         ),
         EntryPoint(
             "anthropic_messages",
             ANTHROPIC_MESSAGES,
             True,
+            # both Router methods are coroutine functions calling this one
+            router_methods=("aanthropic_messages", "anthropic_messages"),
             aliases=("messages.anthropic_messages",),
         ),
         EntryPoint(

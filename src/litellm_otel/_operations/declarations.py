@@ -95,8 +95,9 @@ class EntryPoint:
     name: str
     surface: Surface
     is_async: bool
-    #: Also a ``litellm.Router`` method of the same name, whose attempts are this surface's calls.
-    on_router: bool = False
+    #: The ``litellm.Router`` methods whose attempts are calls of this function (each gets a
+    #: router span over them); ``Router.anthropic_messages`` is async, as its attempts are.
+    router_methods: tuple[str, ...] = ()
     #: For ``(*args, **kwargs)`` functions, the function whose signature names their
     #: arguments: a name of this table, or a path of the same form to another function.
     signature_of: str | None = None
