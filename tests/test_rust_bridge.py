@@ -536,8 +536,9 @@ def test_watch_catches_a_rust_call_past_our_wrappers(
     assert rust.slipped() == ["transcription"]
 
 
-def _router(server: Any, model: str) -> litellm.Router:
-    params = {"model": model, "api_base": server.base_url, "api_key": API_KEY, "max_retries": 0}
+def _router(server: Any, model: str, api_base: str | None = None) -> litellm.Router:
+    params = {"model": model, "api_base": api_base or server.base_url, "api_key": API_KEY}
+    params["max_retries"] = 0
     return litellm.Router(model_list=[{"model_name": "group", "litellm_params": params}])
 
 
@@ -553,30 +554,69 @@ def _check_router_trace(telemetry: Telemetry, operation: str, server: Any, rust:
     assert rust.slipped() == []
 
 
-@pytest.mark.parametrize("method", ["completion", "responses"])
+GEMINI_CONTENTS = [{"role": "user", "parts": [{"text": "hi"}]}]
+#: Router method → (how to call it on a Router of the loopback server, its attempts' operation).
+ROUTER_CASES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "completion": (
+        lambda server: _router(server, "openai/gpt-4o-mini").completion(
+            model="group", messages=user_messages()
+        ),
+        "chat",
+    ),
+    "responses": (
+        lambda server: _router(server, "openai/gpt-4o-mini").responses(
+            model="group", input="Say hi"
+        ),
+        "chat",
+    ),
+    "generate_content": (
+        lambda server: _router(server, "gemini/gemini-2.0-flash").generate_content(
+            model="group", contents=GEMINI_CONTENTS
+        ),
+        "generate_content",
+    ),
+    "acompletion": (
+        lambda server: _router(server, "openai/gpt-4o-mini").acompletion(
+            model="group", messages=user_messages()
+        ),
+        "chat",
+    ),
+    "aembedding": (
+        lambda server: _router(server, "openai/text-embedding-3-small").aembedding(
+            model="group", input=["a"]
+        ),
+        "embeddings",
+    ),
+    "aanthropic_messages": (
+        lambda server: _router(
+            server, "anthropic/claude-sonnet-4", server.base_url.removesuffix("/v1")
+        ).aanthropic_messages(model="group", max_tokens=10, messages=user_messages()),
+        "chat",
+    ),
+    "agenerate_content": (
+        lambda server: _router(server, "gemini/gemini-2.0-flash").agenerate_content(
+            model="group", contents=GEMINI_CONTENTS
+        ),
+        "generate_content",
+    ),
+}
+
+
+@pytest.mark.parametrize("method", [name for name in ROUTER_CASES if not name.startswith("a")])
 def test_sync_router_with_rust_on_is_a_parent_over_one_attempt(
     method: str, rust: RustWatch, traced: Telemetry, server: Any
 ) -> None:
     """LiteLLM's Router (a facade over a Rust core in recent releases) calls the ``litellm.``
     functions for each attempt: our router span is the parent of exactly one attempt span."""
-    router = _router(server, "openai/gpt-4o-mini")
-    if method == "responses":
-        router.responses(model="group", input="Say hi")
-    else:
-        router.completion(model="group", messages=user_messages())
-    _check_router_trace(traced, "chat", server, rust)
+    call, operation = ROUTER_CASES[method]
+    assert call(server) is not None
+    _check_router_trace(traced, operation, server, rust)
 
 
-@pytest.mark.parametrize("method", ["acompletion", "aembedding"])
+@pytest.mark.parametrize("method", [name for name in ROUTER_CASES if name.startswith("a")])
 async def test_async_router_with_rust_on_is_a_parent_over_one_attempt(
     method: str, rust: RustWatch, traced: Telemetry, server: Any
 ) -> None:
-    if method == "aembedding":
-        await _router(server, "openai/text-embedding-3-small").aembedding(
-            model="group", input=["a"]
-        )
-    else:
-        await _router(server, "openai/gpt-4o-mini").acompletion(
-            model="group", messages=user_messages()
-        )
-    _check_router_trace(traced, "embeddings" if method == "aembedding" else "chat", server, rust)
+    call, operation = ROUTER_CASES[method]
+    assert await call(server) is not None
+    _check_router_trace(traced, operation, server, rust)

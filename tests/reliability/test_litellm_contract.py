@@ -260,11 +260,16 @@ def test_router_methods_are_as_async_as_the_table_says(name: str) -> None:
 )
 def test_router_methods_take_the_model_group_first(name: str) -> None:
     """The router wrapper reads ``kwargs.get("model", args[0])``: model must stay first (a
-    method taking ``*args`` forwards the caller's positionals as they came)."""
+    method taking ``*args`` forwards the caller's positionals as they came, one taking
+    ``**kwargs`` only is given none)."""
     found = list(parameters(getattr(litellm.Router, name)).values())
     names = [p.name for p in found]
     forwards = len(found) > 1 and found[1].kind is inspect.Parameter.VAR_POSITIONAL
-    assert names[:2] == ["self", "model"] or forwards, (
+    # a method taking keywords only is given its model group by name
+    by_name_only = all(
+        p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD) for p in found[1:]
+    )
+    assert names[:2] == ["self", "model"] or forwards or by_name_only, (
         f"litellm.Router.{name}'s first parameter is no longer 'model' in LiteLLM "
         f"{LITELLM_VERSION} ({names[:3]}): the router span would name the wrong model group"
     )
