@@ -488,8 +488,7 @@ def test_anthropic_messages(proxy: Proxy) -> None:
         "litellm.proxy.model_group": "claude",
         "litellm.proxy.requested_model": "claude",
     }
-    # no Router span: the Router's Messages methods are not instrumented (docs/entry-points.md)
-    check_continues_client_trace(chat, spans, client_span_id, via=[])
+    check_continues_client_trace(chat, spans, client_span_id, via=["router chat claude"])
 
 
 @pytest.mark.proxy
