@@ -13,6 +13,7 @@ os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
 os.environ.pop("OTEL_INSTRUMENTATION_LITELLM_REQUEST_STREAM_USAGE", None)
 os.environ.pop("OTEL_SEMCONV_STABILITY_OPT_IN", None)
 
+import gc
 import platform
 import sys
 from collections.abc import Callable, Iterator
@@ -117,3 +118,30 @@ def server(loopback: LoopbackLLMServer) -> LoopbackLLMServer:
 def call_args(server: LoopbackLLMServer) -> dict[str, Any]:
     """Keyword arguments that route a LiteLLM call to the loopback server, no retries."""
     return {"api_base": server.base_url, "api_key": API_KEY, "max_retries": 0, "num_retries": 0}
+
+
+#: The LiteLLM callback lists every ``litellm.Router`` adds itself to, for good.
+ROUTER_CALLBACK_LISTS = (
+    "success_callback",
+    "failure_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+
+
+@pytest.fixture
+def forget_routers() -> Iterator[None]:
+    """Takes the callbacks of the Routers a test built off LiteLLM's lists afterwards: they
+    stay there otherwise, and past LiteLLM's limit of 100 a later test's callback is refused.
+
+    A sync Router call runs LiteLLM's async code in a loop of its own, closed with LiteLLM's
+    logging worker still waiting in it; collecting here finalizes that worker now rather than
+    at whatever moment the collector next runs (inside ``compile``, it breaks CPython 3.11's
+    parser)."""
+    saved = {name: list(getattr(litellm, name, None) or ()) for name in ROUTER_CALLBACK_LISTS}
+    yield
+    gc.collect()
+    for name, callbacks in saved.items():
+        current = getattr(litellm, name, None)
+        if isinstance(current, list):
+            current[:] = callbacks

@@ -16,6 +16,7 @@ from packaging.version import Version
 from tests.support.telemetry import API_KEY, Telemetry, user_messages
 
 LITELLM_VERSION = importlib.metadata.version("litellm")
+pytestmark = pytest.mark.usefixtures("forget_routers")
 
 
 def make_router(server: Any, **options: Any) -> litellm.Router:

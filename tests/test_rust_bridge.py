@@ -602,6 +602,7 @@ ROUTER_CASES: dict[str, tuple[Callable[[Any], Any], str]] = {
 }
 
 
+@pytest.mark.usefixtures("forget_routers")
 @pytest.mark.parametrize("method", [name for name in ROUTER_CASES if not name.startswith("a")])
 def test_sync_router_with_rust_on_is_a_parent_over_one_attempt(
     method: str, rust: RustWatch, traced: Telemetry, server: Any
@@ -613,6 +614,7 @@ def test_sync_router_with_rust_on_is_a_parent_over_one_attempt(
     _check_router_trace(traced, operation, server, rust)
 
 
+@pytest.mark.usefixtures("forget_routers")
 @pytest.mark.parametrize("method", [name for name in ROUTER_CASES if name.startswith("a")])
 async def test_async_router_with_rust_on_is_a_parent_over_one_attempt(
     method: str, rust: RustWatch, traced: Telemetry, server: Any

@@ -210,8 +210,8 @@ def test_positional_arguments_still_bind_to_the_same_names(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(ROUTER_METHODS))
 def test_router_methods_are_still_reachable(name: str) -> None:
     """On the class (wrapped there), served by the class's metaclass (a facade over a core
-    class: wrapped on the class too) or assigned per instance by ``Router.__init__`` (wrapped
-    by the ``__init__`` hook); ``_router.RouterInstrumentation`` handles each."""
+    class: wrapped on the class too) or assigned per instance by ``Router.__init__`` (read
+    through a descriptor on the class); ``_router.RouterInstrumentation`` handles each."""
     on_class = callable(getattr(litellm.Router, name, None))
     router = litellm.Router(
         model_list=[
