@@ -207,6 +207,7 @@ def test_positional_arguments_still_bind_to_the_same_names(name: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("forget_routers")
 @pytest.mark.parametrize("name", sorted(ROUTER_METHODS))
 def test_router_methods_are_still_reachable(name: str) -> None:
     """On the class (wrapped there), served by the class's metaclass (a facade over a core
@@ -230,6 +231,7 @@ def test_router_methods_are_still_reachable(name: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("forget_routers")
 @pytest.mark.parametrize("name", sorted(ROUTER_METHODS))
 def test_router_methods_are_as_async_as_the_table_says(name: str) -> None:
     """Each Router method is wrapped by the table's word on whether it is async
@@ -275,6 +277,7 @@ def test_router_methods_take_the_model_group_first(name: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("forget_routers")
 @pytest.mark.parametrize("created", ["before", "after"])
 def test_router_responses_gets_a_router_span_and_an_attempt_span(
     instrument: Callable[..., Any], server: Any, created: str
