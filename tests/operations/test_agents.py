@@ -342,3 +342,40 @@ async def test_remote_agent_stream_with_a_json_rpc_error_fails(
         point.attributes["error.type"]
         for point in telemetry.metric_points("gen_ai.client.operation.duration")
     ] == ["-32603"]
+
+
+async def test_the_agent_call_is_timed_as_a_client_operation_in_both_modes(
+    instrument: Callable[..., Telemetry], server: LoopbackLLMServer, conventions_mode: str
+) -> None:
+    """A remote agent's duration is ``gen_ai.client.operation.duration`` (util-genai keeps
+    ``gen_ai.invoke_agent.duration`` for in-process agents), in either mode."""
+    telemetry = instrument()
+    request = SendMessageRequest(id="req-1", params=message_params())
+    await a2a_protocol.asend_message(request=request, **bridge(server))
+
+    agent_points = [
+        point.attributes
+        for point in telemetry.metric_points("gen_ai.client.operation.duration")
+        if point.attributes["gen_ai.operation.name"] == "invoke_agent"
+    ]
+    assert agent_points == [
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "server.address": "127.0.0.1",
+            "server.port": server.port,
+        }
+    ]
+    assert telemetry.metric_points("gen_ai.invoke_agent.duration") == []
+    # the child completion is timed as inference: on its own metric in the latest mode
+    chat_duration = (
+        "gen_ai.client.inference.duration"
+        if conventions_mode == "latest"
+        else "gen_ai.client.operation.duration"
+    )
+    assert [
+        point.attributes["gen_ai.operation.name"]
+        for point in telemetry.metric_points(chat_duration)
+        if point.attributes["gen_ai.operation.name"] == "chat"
+    ] == ["chat"]

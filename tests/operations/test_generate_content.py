@@ -198,3 +198,44 @@ async def test_no_content_without_capture(traced: Telemetry, server: Any) -> Non
         api_key=API_KEY,
     )
     assert not [n for n in traced.only_span().attributes or {} if "messages" in n]
+
+
+CAMEL_CONFIG = {
+    "temperature": 0.5,
+    "topP": 0.8,
+    "topK": 4,
+    "maxOutputTokens": 20,
+    "stopSequences": ["END"],
+    "candidateCount": 2,
+}
+SNAKE_CONFIG = {
+    "temperature": 0.5,
+    "top_p": 0.8,
+    "top_k": 4,
+    "max_output_tokens": 20,
+    "stop_sequences": ["END"],
+    "candidate_count": 2,
+}
+
+
+@pytest.mark.parametrize("config", [CAMEL_CONFIG, SNAKE_CONFIG], ids=["camelCase", "snake_case"])
+async def test_config_parameters_are_recorded_as_passed(
+    traced: Telemetry, server: Any, config: dict[str, Any]
+) -> None:
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        config=config,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(traced.only_span().attributes or {}) == {
+        **native(server, response.responseId),
+        "gen_ai.request.temperature": 0.5,
+        "gen_ai.request.top_p": 0.8,
+        "gen_ai.request.top_k": 4,
+        "gen_ai.request.max_tokens": 20,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.request.choice.count": 2,
+    }

@@ -121,3 +121,23 @@ async def test_a_call_that_raises_keeps_its_exception(traced: Telemetry) -> None
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == type(raised.value).__qualname__
     assert span.attributes["gen_ai.tool.name"] == "get_weather"
+
+
+async def test_tool_call_is_the_same_in_both_modes(
+    instrument: Callable[..., Telemetry], conventions_mode: str
+) -> None:
+    telemetry = instrument()
+    async with connected() as client:
+        await call_openai_tool(client.session, tool_call())
+
+    assert dict(telemetry.only_span().attributes or {}) == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "get_weather",
+        "gen_ai.tool.call.id": "call_weather_1",
+    }
+    (point,) = telemetry.metric_points("gen_ai.execute_tool.duration")
+    assert point.attributes == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "get_weather",
+    }
+    assert telemetry.metric_points("gen_ai.client.operation.duration") == []
