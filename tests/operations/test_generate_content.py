@@ -239,3 +239,33 @@ async def test_config_parameters_are_recorded_as_passed(
         "gen_ai.request.stop_sequences": ("END",),
         "gen_ai.request.choice.count": 2,
     }
+
+
+async def test_latest_mode_times_and_counts_it_as_inference(
+    instrument: Callable[..., Telemetry], server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    telemetry = instrument()
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(telemetry.only_span().attributes or {}) == native(server, response.responseId)
+    (duration,) = telemetry.metric_points("gen_ai.client.inference.duration")
+    assert duration.attributes["gen_ai.operation.name"] == "generate_content"
+    assert telemetry.metric_points("gen_ai.client.operation.duration") == []
+    usage = wire.GEMINI_USAGE
+    for metric, expected in (
+        ("gen_ai.client.inference.usage.input_tokens", usage["promptTokenCount"]),
+        (
+            "gen_ai.client.inference.usage.output_tokens",
+            usage["candidatesTokenCount"] + usage["thoughtsTokenCount"],
+        ),
+        ("gen_ai.client.inference.usage.cache_read.input_tokens", usage["cachedContentTokenCount"]),
+        ("gen_ai.client.inference.usage.reasoning.output_tokens", usage["thoughtsTokenCount"]),
+    ):
+        (point,) = telemetry.metric_points(metric)
+        assert point.value == expected, metric

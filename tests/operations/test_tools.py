@@ -141,3 +141,16 @@ async def test_tool_call_is_the_same_in_both_modes(
         "gen_ai.tool.name": "get_weather",
     }
     assert telemetry.metric_points("gen_ai.client.operation.duration") == []
+
+
+async def test_event_only_capture_records_no_tool_content(
+    instrument: Callable[..., Telemetry],
+) -> None:
+    """util-genai's tool invocation puts arguments and result on the span only, and emits no
+    content event: with ``EVENT_ONLY`` they are recorded nowhere."""
+    telemetry = instrument(capture_content="EVENT_ONLY")
+    async with connected() as client:
+        await call_openai_tool(client.session, tool_call())
+
+    assert PROMPT not in json.dumps(dict(telemetry.only_span().attributes or {}))
+    assert telemetry.logs.get_finished_logs() == ()
