@@ -154,6 +154,8 @@ class CallRecorder:
             raw_model = params.get("model")
             if isinstance(raw_model, str) and raw_model != target.request_model:
                 extra[attrs.LITELLM_REQUEST_MODEL] = raw_model
+            if not surface.has_choices and self.latest is not None:
+                self.latest.expect_no_choices(invocation)
             capture = self.capture_content(invocation)
             surface.apply_request(invocation, params, capture)
             if capture:
