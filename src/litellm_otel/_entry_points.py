@@ -20,7 +20,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import wrapt
 
@@ -160,10 +160,14 @@ def _restore_copies(originals: Mapping[int, tuple[Any, Any]]) -> None:
     if not originals:
         return
     for name, module in list(sys.modules.items()):
-        if module is None or not (name == "litellm" or name.startswith("litellm.")):
+        if not (name == "litellm" or name.startswith("litellm.")):
             continue
+        # ``None`` where an import is blocked (``sys.modules[name] = None``)
+        found_namespace: Any = getattr(module, "__dict__", None)
+        if not isinstance(found_namespace, dict):
+            continue
+        namespace = cast("dict[str, Any]", found_namespace)
         try:
-            namespace = vars(module)
             for attribute, value in list(namespace.items()):
                 found = originals.get(id(value))
                 if found is not None and found[0] is value:
