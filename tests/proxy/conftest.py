@@ -5,8 +5,9 @@ where it reports refusals, how its server (uvicorn) runs the app and whether the
 instrumentation survives into the process that serves requests can only be observed from
 the outside. So each test module run starts ``litellm -c <config>`` from the venv, once under
 ``opentelemetry-instrument`` and once with our object named in ``litellm_settings.callbacks``,
-with the loopback LLM server as the only upstream and ``tests/support/otlp_receiver.py`` as the only
-backend; tests talk to it with httpx.
+with the loopback LLM server as the only upstream (and ``tests/support/mcp_upstream.py`` as the
+MCP server of its gateway) and ``tests/support/otlp_receiver.py`` as the only backend; tests
+talk to it with httpx (and the MCP SDK's client).
 
 The proxy takes a while to start, so these tests are marked ``proxy``, a tier
 (tests/support/tiers.py): ``make test`` leaves them out, ``make test-proxy`` (``pytest -m
