@@ -159,7 +159,8 @@ def _restore_copies(originals: Mapping[int, tuple[Any, Any]]) -> None:
     """
     if not originals:
         return
-    for name, module in list(sys.modules.items()):
+    # copies (atomic): another thread may be importing, or setting module globals
+    for name, module in sys.modules.copy().items():
         if not (name == "litellm" or name.startswith("litellm.")):
             continue
         # ``None`` where an import is blocked (``sys.modules[name] = None``)
@@ -168,7 +169,7 @@ def _restore_copies(originals: Mapping[int, tuple[Any, Any]]) -> None:
             continue
         namespace = cast("dict[str, Any]", found_namespace)
         try:
-            for attribute, value in list(namespace.items()):
+            for attribute, value in namespace.copy().items():
                 found = originals.get(id(value))
                 if found is not None and found[0] is value:
                     namespace[attribute] = found[1]
