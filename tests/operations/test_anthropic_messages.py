@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import uuid
 from collections.abc import Callable
-from types import SimpleNamespace
 from importlib.metadata import version
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -19,7 +20,6 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, StatusCode
 from packaging.version import Version
 
-from litellm_otel._access import field
 from litellm_otel._operations import ENTRY_POINTS
 from litellm_otel._operations.anthropic_messages import AnthropicStreamState, apply_response
 from tests.support import loopback_surfaces as wire
@@ -334,7 +334,7 @@ async def test_a_priced_call_costs_what_litellm_charges(
         model=f"anthropic/{PRICED}", **native_args(server, stream=stream)
     )
     if stream:
-        assert b"".join([chunk async for chunk in result]).endswith(b"message_stop\"}\n\n")
+        assert b"".join([chunk async for chunk in result]).endswith(b'message_stop"}\n\n')
     expected = cost(PRICED)[COST_ATTRIBUTE]
     assert expected > 0
     attributes = telemetry.only_span().attributes or {}
@@ -342,11 +342,6 @@ async def test_a_priced_call_costs_what_litellm_charges(
     assert cost_points(telemetry) == [(cost_point(server, PRICED), expected)]
 
 
-@pytest.mark.skipif(
-    BEFORE_LTS,
-    reason=f"LiteLLM {VERSION} prices no anthropic_messages reply itself (its cost "
-    "calculator rejects Anthropic's usage: ResponseAPIUsage total_tokens missing)",
-)
 async def test_the_cost_is_the_one_litellm_logs(traced: Telemetry, server: Any) -> None:
     from litellm.integrations.custom_logger import CustomLogger
 
@@ -356,16 +351,17 @@ async def test_the_cost_is_the_one_litellm_logs(traced: Telemetry, server: Any) 
         async def async_log_success_event(
             self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
         ) -> None:
-            logged.append((field(response_obj, "id"), kwargs.get("response_cost")))
+            logged.append((kwargs.get("litellm_call_id"), kwargs.get("response_cost")))
 
     logger = CostLogger()
+    call_id = f"cost-probe-{uuid.uuid4()}"
     litellm.callbacks.append(logger)
     try:
-        reply = await litellm.anthropic_messages(
-            model=f"anthropic/{PRICED}", **native_args(server)
+        await litellm.anthropic_messages(
+            model=f"anthropic/{PRICED}", litellm_call_id=call_id, **native_args(server)
         )
         for _ in range(200):  # LiteLLM logs from a worker task (earlier calls' too)
-            charged = [cost for logged_id, cost in logged if logged_id == reply["id"]]
+            charged = [cost for logged_id, cost in logged if logged_id == call_id]
             if charged:
                 break
             await asyncio.sleep(0.01)
