@@ -79,6 +79,7 @@ class EntryPointWrapping:
                         setattr(module, attribute, original)
                 except Exception:
                     report_failure("restoring LiteLLM's functions")
+            _restore_copies({id(wrapper): (wrapper, original) for *_, original, wrapper in placed})
 
     @property
     def wrapped(self) -> tuple[str, ...]:
@@ -146,6 +147,29 @@ class EntryPointWrapping:
         module = sys.modules.get(module_of(path))
         function = _function_at(module, path.rpartition(".")[2])
         return ArgumentBinder(function or original)
+
+
+def _restore_copies(originals: Mapping[int, tuple[Any, Any]]) -> None:
+    """Put the original back wherever LiteLLM copied one of our wrappers itself.
+
+    A package that imports its submodule's function (``litellm.a2a_protocol``'s
+    ``from .main import send_message``) copies our wrapper when the import hook wrapped the
+    submodule first: that copy was never a place of ours, and left behind it would keep a
+    later ``instrument()`` from tracing calls through it.
+    """
+    if not originals:
+        return
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "litellm" or name.startswith("litellm.")):
+            continue
+        try:
+            namespace = vars(module)
+            for attribute, value in list(namespace.items()):
+                found = originals.get(id(value))
+                if found is not None and found[0] is value:
+                    namespace[attribute] = found[1]
+        except Exception:
+            report_failure(f"restoring LiteLLM's functions in {name}")
 
 
 def _function_at(module: types.ModuleType | None, attribute: str) -> Any:

@@ -18,15 +18,18 @@ import litellm
 import pytest
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.utils import ContentCapturingMode
 from packaging.version import Version
 
-from litellm_otel._operations import ENTRY_POINTS
+from litellm_otel._compat import set_content_capturing_mode
+from litellm_otel._operations import ENTRY_POINTS, anthropic_messages
 from litellm_otel._operations.anthropic_messages import AnthropicStreamState, apply_response
 from tests.support import loopback_surfaces as wire
 from tests.support.invocations import Invocations
 from tests.support.loopback_server import CONTENT_PIECES
 from tests.support.pricing import cost_points, litellm_cost, priced_model
-from tests.support.telemetry import API_KEY, Telemetry, user_messages
+from tests.support.telemetry import API_KEY, Telemetry, make_telemetry, user_messages
 
 MODEL = "claude-sonnet-4-20250514"
 ANTHROPIC = f"anthropic/{MODEL}"
@@ -435,3 +438,101 @@ def test_litellm_s_own_cost_is_kept(made: Invocations) -> None:
     invocation = priced_invocation(made)
     apply_response(invocation, reply, False)
     assert invocation.attributes[COST_ATTRIBUTE] == 0.25
+
+
+async def test_sampling_parameters_are_recorded_as_passed(traced: Telemetry, server: Any) -> None:
+    response = await litellm.anthropic_messages(
+        model=ANTHROPIC,
+        temperature=0.2,
+        top_p=0.9,
+        top_k=3,
+        stop_sequences=["END"],
+        **native_args(server),
+    )
+    assert dict(traced.only_span().attributes or {}) == {
+        **anthropic_span(server, response["id"]),
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.top_p": 0.9,
+        "gen_ai.request.top_k": 3,
+        "gen_ai.request.stop_sequences": ("END",),
+    }
+
+
+#: A reply as Anthropic sends it when the prompt was written to its cache and the model asked
+#: for a tool.
+TOOL_USE_REPLY: dict[str, Any] = {
+    "id": "msg_tool_1",
+    "type": "message",
+    "role": "assistant",
+    "model": MODEL,
+    "content": [
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+    ],
+    "stop_reason": "tool_use",
+    "stop_sequence": None,
+    "usage": {
+        "input_tokens": 8,
+        "cache_read_input_tokens": 4,
+        "cache_creation_input_tokens": 3,
+        "output_tokens": 5,
+    },
+}
+
+
+@pytest.mark.parametrize("capture", [False, True], ids=["no-capture", "capture"])
+def test_cache_writes_and_a_tool_use_reply(capture: bool) -> None:
+    """Cache reads and writes count in the input tokens and each on its own; the stop reason
+    is recorded as Anthropic sent it, and with content capture the answer's blocks."""
+    telemetry = make_telemetry()
+    handler = TelemetryHandler(tracer_provider=telemetry.tracer_provider)
+    set_content_capturing_mode(
+        handler, ContentCapturingMode.SPAN_ONLY if capture else ContentCapturingMode.NO_CONTENT
+    )
+    invocation = handler.inference("anthropic", request_model=MODEL, operation_name="chat")
+    anthropic_messages.apply_response(invocation, TOOL_USE_REPLY, capture)
+    invocation.stop()
+    attributes = dict(telemetry.only_span().attributes or {})
+    telemetry.tracer_provider.shutdown()
+    output = attributes.pop("gen_ai.output.messages", None)
+    assert attributes == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": MODEL,
+        "gen_ai.response.id": "msg_tool_1",
+        "gen_ai.response.model": MODEL,
+        "gen_ai.response.finish_reasons": ("tool_use",),
+        "gen_ai.usage.input_tokens": 8 + 4 + 3,
+        "gen_ai.usage.output_tokens": 5,
+        "gen_ai.usage.cache_read.input_tokens": 4,
+        "gen_ai.usage.cache_write.input_tokens": 3,
+        # LiteLLM's price of that usage; LiteLLM 1.72 leaves cache writes out of its prompt
+        # tokens, later releases count them in
+        **litellm_cost(
+            MODEL,
+            "anthropic",
+            prompt_tokens=8 + 4 + (0 if BEFORE_LTS else 3),
+            completion_tokens=5,
+            cache_read=4,
+            cache_write=3,
+        ),
+    }
+    if not capture:
+        assert output is None
+        return
+    assert json.loads(str(output)) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "Let me check."},
+                {
+                    "type": "tool_call",
+                    "id": "toolu_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                },
+            ],
+            "finish_reason": "tool_call",
+            "name": None,
+        }
+    ]

@@ -338,3 +338,74 @@ def test_without_litellm_s_translation_the_same_usage_is_priced_alike(
     invocation = priced_invocation(made)
     apply_response(invocation, {**REPLY, "usageMetadata": dict(USAGE)}, False)
     assert invocation.attributes[COST_ATTRIBUTE] == cost(PRICED)[COST_ATTRIBUTE]
+
+
+CAMEL_CONFIG = {
+    "temperature": 0.5,
+    "topP": 0.8,
+    "topK": 4,
+    "maxOutputTokens": 20,
+    "stopSequences": ["END"],
+    "candidateCount": 2,
+}
+SNAKE_CONFIG = {
+    "temperature": 0.5,
+    "top_p": 0.8,
+    "top_k": 4,
+    "max_output_tokens": 20,
+    "stop_sequences": ["END"],
+    "candidate_count": 2,
+}
+
+
+@pytest.mark.parametrize("config", [CAMEL_CONFIG, SNAKE_CONFIG], ids=["camelCase", "snake_case"])
+async def test_config_parameters_are_recorded_as_passed(
+    traced: Telemetry, server: Any, config: dict[str, Any]
+) -> None:
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        config=config,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(traced.only_span().attributes or {}) == {
+        **native(server, response.responseId),
+        "gen_ai.request.temperature": 0.5,
+        "gen_ai.request.top_p": 0.8,
+        "gen_ai.request.top_k": 4,
+        "gen_ai.request.max_tokens": 20,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.request.choice.count": 2,
+    }
+
+
+async def test_latest_mode_times_and_counts_it_as_inference(
+    instrument: Callable[..., Telemetry], server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    telemetry = instrument()
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(telemetry.only_span().attributes or {}) == native(server, response.responseId)
+    (duration,) = telemetry.metric_points("gen_ai.client.inference.duration")
+    assert duration.attributes["gen_ai.operation.name"] == "generate_content"
+    assert telemetry.metric_points("gen_ai.client.operation.duration") == []
+    usage = wire.GEMINI_USAGE
+    for metric, expected in (
+        ("gen_ai.client.inference.usage.input_tokens", usage["promptTokenCount"]),
+        (
+            "gen_ai.client.inference.usage.output_tokens",
+            usage["candidatesTokenCount"] + usage["thoughtsTokenCount"],
+        ),
+        ("gen_ai.client.inference.usage.cache_read.input_tokens", usage["cachedContentTokenCount"]),
+        ("gen_ai.client.inference.usage.reasoning.output_tokens", usage["thoughtsTokenCount"]),
+    ):
+        (point,) = telemetry.metric_points(metric)
+        assert point.value == expected, metric

@@ -22,6 +22,7 @@ def litellm_cost(
     prompt_tokens: int,
     completion_tokens: int,
     cache_read: int = 0,
+    cache_write: int = 0,
 ) -> dict[str, float]:
     """``{"litellm.response_cost": cost}`` as LiteLLM prices these counts; empty when LiteLLM
     has no price for the model (it raises), as the span then has no cost."""
@@ -32,6 +33,7 @@ def litellm_cost(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             cache_read_input_tokens=cache_read,
+            cache_creation_input_tokens=cache_write,
         )
     except Exception:
         return {}
