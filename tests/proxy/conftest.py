@@ -39,6 +39,10 @@ import pytest
 
 from tests.support.loopback_server import LoopbackLLMServer
 from tests.support.otlp_receiver import OTLPReceiver, SpanRecord
+from tests.support.pricing import priced_model
+
+#: The Claude model behind the Proxy's ``claude`` group: one this LiteLLM release prices.
+CLAUDE = priced_model("anthropic", "claude-sonnet-4-5", "claude-sonnet-4-20250514")
 
 if TYPE_CHECKING:  # imported by its fixture: the oldest tier's MCP SDK has no such server
     from tests.support.mcp_upstream import MCPUpstream
@@ -154,7 +158,7 @@ def proxy_config(base_url: str, keys: Keys, mode: str, mcp_url: str) -> str:
     ]
     # Anthropic's API lives at the server's root (LiteLLM appends /v1/messages)
     models_at = [(name, model, base_url) for name, model in models]
-    models_at.append(("claude", "anthropic/claude-sonnet-4-20250514", base_url.removesuffix("/v1")))
+    models_at.append(("claude", f"anthropic/{CLAUDE}", base_url.removesuffix("/v1")))
     model_list = "".join(
         f"""
   - model_name: {name}
