@@ -150,3 +150,18 @@ def test_the_capture_mode_warning_we_silence_is_util_genais(
     with caplog.at_level(logging.WARNING), _compat.quiet_capture_mode_warning():
         TelemetryHandler()
     assert not [r for r in caplog.records if "is not a valid option" in r.getMessage()]
+
+
+def test_the_api_globals_for_the_idle_check_exist() -> None:
+    """The fast idle check reads the API's provider globals; on this release it is the one in
+    use, and it answers as the public getters do (this test process sets no global)."""
+    from opentelemetry._logs import get_logger_provider
+    from opentelemetry.metrics import get_meter_provider
+    from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
+
+    assert _compat.no_global_provider_set is _compat._no_global_provider_set  # pyright: ignore[reportPrivateUsage]
+    assert _compat.no_global_provider_set() is True
+    assert isinstance(get_tracer_provider(), ProxyTracerProvider)
+    assert type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
+    assert type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
+    assert _compat._only_placeholder_providers() is True  # pyright: ignore[reportPrivateUsage]

@@ -112,7 +112,8 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         if fullname in self.sources:
-            return importlib.machinery.ModuleSpec(fullname, self)
+            is_package = any(name.startswith(f"{fullname}.") for name in self.sources)
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=is_package)
         return None
 
     def create_module(self, spec: Any) -> None:
@@ -335,3 +336,40 @@ def test_fetch_response_and_tool_kinds(
     assert tool.attributes is not None
     assert tool.attributes["gen_ai.tool.name"] == "lookup"
     assert tool.attributes["gen_ai.tool.call.id"] == "call-1"
+
+
+PACKAGE_SOURCES = {
+    "litellm.otel_test_pkg": "from litellm.otel_test_pkg.main import search\n",
+    "litellm.otel_test_pkg.main": LAZY_SOURCE,
+}
+
+
+def test_a_package_copying_a_wrapped_function_is_restored_too(
+    instrument: Callable[..., Telemetry], table: Any, importable: Any
+) -> None:
+    """A package imported after ``instrument()`` whose ``__init__`` imports its submodule's
+    entry point copies the wrapper the import hook put there: calls through the copy are
+    traced, ``uninstrument()`` puts the original back in both places, and a second
+    ``instrument()`` traces through both again."""
+    importable(PACKAGE_SOURCES)
+    table(
+        EntryPoint("otel_test_pkg.main.search", RETRIEVAL, False, aliases=("otel_test_pkg.search",))
+    )
+    telemetry = instrument()
+    package = importlib.import_module("litellm.otel_test_pkg")
+    main = sys.modules["litellm.otel_test_pkg.main"]
+    original = main.search.__wrapped__
+    assert package.search is main.search
+    assert package.search("q", "vs-1") == "found q"
+    assert [s.name for s in telemetry.finished()] == ["retrieval vs-1"]
+
+    LiteLLMInstrumentor().uninstrument()
+    assert main.search is original
+    assert package.search is original
+
+    telemetry.spans.clear()
+    again = instrument()
+    assert isinstance(package.search, wrapt.FunctionWrapper)
+    package.search("q", "vs-2")
+    main.search("q", "vs-3")
+    assert [s.name for s in again.finished()] == ["retrieval vs-2", "retrieval vs-3"]

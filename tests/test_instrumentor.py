@@ -6,7 +6,10 @@ import importlib
 import importlib.util
 import itertools
 import logging
+import os
+import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
@@ -102,6 +105,105 @@ def test_no_sdk_configured_means_no_work(monkeypatch: Any) -> None:
         instrumentor.uninstrument()
     assert response.choices[0].message.content == "x"
     assert started == []
+
+
+def run_script(source: str, **environment: str) -> str:
+    """``source`` in a fresh interpreter (its global providers unset): its stdout."""
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **environment}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+CALL = """
+import litellm
+def call():
+    litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                       mock_response="x")
+"""
+
+
+@pytest.mark.parametrize("configured", ["tracer", "meter", "logger"])
+def test_a_provider_set_after_instrument_ends_the_idle_state(configured: str) -> None:
+    """Any one global provider set after ``instrument()`` (each can record what we emit) is
+    used from the next call on; the calls before it were idle."""
+    out = run_script(
+        CALL
+        + f"""
+from opentelemetry import trace, metrics, _logs
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk._logs import LoggerProvider
+from litellm_otel import LiteLLMInstrumentor
+from litellm_otel._recorder import CallRecorder
+
+started = []
+original = CallRecorder.start
+def start(self, *args, **kwargs):
+    started.append(1)
+    return original(self, *args, **kwargs)
+CallRecorder.start = start
+LiteLLMInstrumentor().instrument()
+call()
+print("idle calls started:", len(started))
+spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+if {configured!r} == "tracer":
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    trace.set_tracer_provider(provider)
+elif {configured!r} == "meter":
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+else:
+    _logs.set_logger_provider(LoggerProvider())
+call()
+print("started after:", len(started))
+if {configured!r} == "tracer":
+    print("spans:", [span.name for span in spans.get_finished_spans()])
+if {configured!r} == "meter":
+    data = reader.get_metrics_data()
+    names = sorted(m.name for rm in data.resource_metrics for sm in rm.scope_metrics
+                   for m in sm.metrics)
+    print("metrics:", names)
+"""
+    )
+    assert "idle calls started: 0" in out
+    assert "started after: 1" in out
+    if configured == "tracer":
+        assert "spans: ['chat gpt-4o-mini']" in out
+    if configured == "meter":
+        assert "'gen_ai.client.operation.duration'" in out
+
+
+def test_a_tracer_provider_named_in_the_environment_is_used() -> None:
+    """``OTEL_PYTHON_TRACER_PROVIDER`` (the API loads the provider it names on first use, which
+    ``instrument()`` makes): traced although nothing called ``set_tracer_provider``."""
+    out = run_script(
+        CALL
+        + """
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from litellm_otel import LiteLLMInstrumentor
+
+LiteLLMInstrumentor().instrument()
+spans = InMemorySpanExporter()
+trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(spans))
+call()
+print("spans:", [span.name for span in spans.get_finished_spans()])
+""",
+        OTEL_PYTHON_TRACER_PROVIDER="sdk_tracer_provider",
+    )
+    assert "spans: ['chat gpt-4o-mini']" in out
 
 
 # --- instrument() imports nothing of the user's, never raises, and is all or nothing ----------

@@ -1,4 +1,4 @@
-"""The only module that touches names util-genai does not publish.
+"""The only module that touches names util-genai (and the OpenTelemetry API) do not publish.
 
 util-genai is beta and renames its internals between releases; a rename must break one
 place, loudly (``tests/test_compat.py`` checks every name used here against the installed
@@ -12,7 +12,13 @@ from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
+import opentelemetry.trace as _trace_api
+from opentelemetry._logs import _internal as _logs_api
+from opentelemetry._logs import get_logger_provider
 from opentelemetry.context import get_value, set_value
+from opentelemetry.metrics import _internal as _metrics_api
+from opentelemetry.metrics import get_meter_provider
+from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
@@ -27,6 +33,42 @@ _UTILS_LOGGER = "opentelemetry.util.genai.utils"
 #: LiteLLM runs (with the suppression markers), and a stream outlives the call's frame: an
 #: invocation attached at start would only be detached again at once (``suspend()``).
 UNATTACHED: Final[dict[str, Any]] = {"_attach_to_context": False}
+
+
+def _no_global_provider_set() -> bool:
+    return (
+        _trace_api._TRACER_PROVIDER is None  # pyright: ignore[reportPrivateUsage]
+        and _metrics_api._METER_PROVIDER is None  # pyright: ignore[reportPrivateUsage]
+        and _logs_api._LOGGER_PROVIDER is None  # pyright: ignore[reportPrivateUsage]
+    )
+
+
+def _only_placeholder_providers() -> bool:
+    return (
+        isinstance(get_tracer_provider(), ProxyTracerProvider)
+        and type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
+        and type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
+    )
+
+
+#: Whether no global tracer, meter or logger provider has been set: what the API's placeholder
+#: tracers, meters and loggers (which util-genai emits through when ``instrument()`` got no
+#: providers) consult on every use. The public getters answer the same but read
+#: ``os.environ`` three times per call, which is most of a call's cost with no SDK; a
+#: provider named by ``OTEL_PYTHON_*_PROVIDER`` is set when ``instrument()`` builds its
+#: handler (its getters load it). An API release without these globals gets the getters.
+no_global_provider_set: Final = (
+    _no_global_provider_set
+    if all(
+        hasattr(module, name)
+        for module, name in (
+            (_trace_api, "_TRACER_PROVIDER"),
+            (_metrics_api, "_METER_PROVIDER"),
+            (_logs_api, "_LOGGER_PROVIDER"),
+        )
+    )
+    else _only_placeholder_providers
+)
 
 
 def set_content_capturing_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:

@@ -20,7 +20,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import wrapt
 
@@ -82,6 +82,7 @@ class EntryPointWrapping:
                         setattr(module, attribute, original)
                 except Exception:
                     report_failure("restoring LiteLLM's functions")
+            _restore_copies({id(wrapper): (wrapper, original) for *_, original, wrapper in placed})
 
     def wrapper_for(self, function: Any) -> Any:
         """Our wrapper of ``function``, one of LiteLLM's originals, or ``None`` (for references
@@ -157,6 +158,34 @@ class EntryPointWrapping:
         module = sys.modules.get(module_of(path))
         function = _function_at(module, path.rpartition(".")[2])
         return ArgumentBinder(function or original)
+
+
+def _restore_copies(originals: Mapping[int, tuple[Any, Any]]) -> None:
+    """Put the original back wherever LiteLLM copied one of our wrappers itself.
+
+    A package that imports its submodule's function (``litellm.a2a_protocol``'s
+    ``from .main import send_message``) copies our wrapper when the import hook wrapped the
+    submodule first: that copy was never a place of ours, and left behind it would keep a
+    later ``instrument()`` from tracing calls through it.
+    """
+    if not originals:
+        return
+    # copies (atomic): another thread may be importing, or setting module globals
+    for name, module in sys.modules.copy().items():
+        if not (name == "litellm" or name.startswith("litellm.")):
+            continue
+        # ``None`` where an import is blocked (``sys.modules[name] = None``)
+        found_namespace: Any = getattr(module, "__dict__", None)
+        if not isinstance(found_namespace, dict):
+            continue
+        namespace = cast("dict[str, Any]", found_namespace)
+        try:
+            for attribute, value in namespace.copy().items():
+                found = originals.get(id(value))
+                if found is not None and found[0] is value:
+                    namespace[attribute] = found[1]
+        except Exception:
+            report_failure(f"restoring LiteLLM's functions in {name}")
 
 
 def _function_at(module: types.ModuleType | None, attribute: str) -> Any:

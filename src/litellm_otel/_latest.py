@@ -14,6 +14,7 @@ business. Two changes:
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -33,6 +34,11 @@ class LatestConventions:
 
     def __init__(self, logger: Logger) -> None:
         self._logger = logger
+        # Inference calls whose reply has no choices (OCR): no finish reasons to complete.
+        self._without_choices: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def expect_no_choices(self, invocation: Any) -> None:
+        self._without_choices.add(invocation)
 
     def complete_finish_reasons(
         self, invocation: Any, by_index: Mapping[int, str] | None = None
@@ -45,7 +51,7 @@ class LatestConventions:
         """
         if invocation.metric_attributes.get(gen_ai.GEN_AI_OPERATION_NAME) not in (
             INFERENCE_OPERATIONS
-        ):
+        ) or (self._without_choices and invocation in self._without_choices):
             return
         expected: int = invocation.request_choice_count or 1
         if by_index:

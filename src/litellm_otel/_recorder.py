@@ -12,11 +12,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from opentelemetry._logs import get_logger_provider
 from opentelemetry.context import Context, get_current, set_value
-from opentelemetry.metrics import get_meter_provider
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_OPERATION_NAME
-from opentelemetry.trace import ProxyTracerProvider, get_tracer_provider
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import (
     CLIENT_EMBEDDING_CONTEXT_KEY,
@@ -27,7 +24,7 @@ from opentelemetry.util.genai.invocation import (
 
 from litellm_otel import _attributes as attrs
 from litellm_otel import _stream_usage
-from litellm_otel._compat import forget_unpublished_context_data
+from litellm_otel._compat import forget_unpublished_context_data, no_global_provider_set
 from litellm_otel._config import Options
 from litellm_otel._content import ContentPolicy
 from litellm_otel._errors import error_of, exception_texts, record_failure
@@ -110,11 +107,7 @@ class CallRecorder:
         """True while nothing we would emit can be recorded (no SDK configured)."""
         if not self._globals_only:
             return False
-        if (
-            isinstance(get_tracer_provider(), ProxyTracerProvider)
-            and type(get_meter_provider()).__name__ == "_ProxyMeterProvider"
-            and type(get_logger_provider()).__name__ == "ProxyLoggerProvider"
-        ):
+        if no_global_provider_set():
             return True
         # A global provider can be set once only, so once one is real it stays real.
         self._globals_only = False
@@ -161,6 +154,8 @@ class CallRecorder:
             raw_model = params.get("model")
             if isinstance(raw_model, str) and raw_model != target.request_model:
                 extra[attrs.LITELLM_REQUEST_MODEL] = raw_model
+            if not surface.has_choices and self.latest is not None:
+                self.latest.expect_no_choices(invocation)
             capture = self.capture_content(invocation)
             surface.apply_request(invocation, params, capture)
             if capture:

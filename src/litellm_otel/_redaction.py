@@ -57,7 +57,9 @@ _NESTED: Final = frozenset({"litellm_params", "optional_params", "additional_arg
 _CONTENT: Final = frozenset(
     {
         *("messages", "input", "prompt", "instructions", "query", "documents", "system"),
-        *("contents", "text", "tools", "functions"),
+        *("contents", "text", "tools", "functions", "config", "document"),
+        # an A2A call's JSON-RPC request (its message's parts), an MCP tool call's arguments
+        *("request", "openai_tool"),
     }
 )
 #: Keys inside content that hold names, not what the user wrote.
@@ -65,6 +67,9 @@ _NOT_CONTENT: Final = frozenset(
     {
         *("role", "type", "id", "tool_call_id", "call_id", "name", "model", "detail", "format"),
         *("mime_type", "media_type", "cache_control", "status", "index", "strict"),
+        # the envelope of an A2A request
+        *("jsonrpc", "method", "kind", "messageId", "message_id", "contextId", "context_id"),
+        *("taskId", "task_id"),
     }
 )
 #: Environment variable names of credentials (LiteLLM reads its providers' keys from such

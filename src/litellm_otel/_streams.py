@@ -163,7 +163,11 @@ class StreamSession:
                 invocation.attributes[attrs.LITELLM_STREAM_CLOSED_EARLY] = True
         except Exception:
             report_failure("finishing a stream")
-        self.recorder.stop(invocation, stream, finish_reasons=self.finish_reasons())
+        error_type = self.reply_error_type()
+        if error_type is not None:
+            self.recorder.fail_reply(invocation, stream, error_type)
+        else:
+            self.recorder.stop(invocation, stream, finish_reasons=self.finish_reasons())
 
     def fail(self, error: BaseException) -> None:
         if self.finished:
@@ -183,6 +187,12 @@ class StreamSession:
         so (chat streams); only the latest conventions' mode reads them."""
         reasons = getattr(self.state, "finish_reasons", None)
         return reasons if isinstance(reasons, dict) else None  # pyright: ignore[reportUnknownVariableType]
+
+    def reply_error_type(self) -> str | None:
+        """The ``error.type`` of a stream that ended normally although an event said the call
+        failed (A2A's JSON-RPC errors), when the stream's reader keeps one."""
+        error_type = getattr(self.state, "reply_error_type", None)
+        return error_type if isinstance(error_type, str) else None
 
     def close_early(self, stream: Any) -> None:
         """The caller stopped reading; if the stream had not ended yet, say so."""

@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from tests.support.content import everything_exported
 from tests.support.loopback_server import CONTENT, LoopbackLLMServer
 from tests.support.telemetry import API_KEY, PROMPT, Telemetry
 
@@ -255,3 +256,126 @@ def test_instrument_without_the_a2a_sdk() -> None:
     assert result.returncode == 0, result.stderr
     assert "spans: ['chat gpt-4o-mini']" in result.stdout
     assert "litellm_otel" not in result.stderr
+
+
+def status_event(state: str) -> Any:
+    return a2a_pb2.StreamResponse(
+        status_update=a2a_pb2.TaskStatusUpdateEvent(
+            task_id="t1", context_id="ctx-1", status=a2a_pb2.TaskStatus(state=state)
+        )
+    )
+
+
+class BrokenAgentClient(AgentClient):
+    """The SDK's client when the agent's connection breaks after its first event."""
+
+    async def send_message(self, request: Any, context: Any = None) -> AsyncIterator[Any]:
+        yield self.events[0]
+        raise ConnectionResetError(f"agent went away after {PROMPT}")
+
+
+async def test_remote_agent_stream_broken_midway(
+    instrument: Callable[..., Telemetry],
+) -> None:
+    """The caller gets the SDK's own exception after the first event; the span fails with its
+    type and no text of it (it can quote the request)."""
+    telemetry = instrument()
+    request = SendStreamingMessageRequest(id="req-1", params=message_params())
+    client = BrokenAgentClient([status_event("TASK_STATE_WORKING")])
+    received: list[Any] = []
+    with pytest.raises(ConnectionResetError):
+        async for event in a2a_protocol.asend_message_streaming(a2a_client=client, request=request):
+            received.append(event)
+
+    assert len(received) == 1
+    span = telemetry.only_span()
+    assert span.name == "invoke_agent Weather Agent"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "ConnectionResetError"
+    assert span.attributes["gen_ai.conversation.id"] == "ctx-1"
+    assert PROMPT not in everything_exported(telemetry)
+
+
+async def test_remote_agent_stream_with_a_json_rpc_error_fails(
+    instrument: Callable[..., Telemetry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON-RPC client of the v0.3 protocol yields the agent's error as an event instead of
+    raising: the stream ends normally for the caller, and the span fails as a non-streamed
+    error reply does, ``error.type`` the JSON-RPC code, no description (the agent's message can
+    echo the request and the key)."""
+    from a2a.compat.v0_3.types import (
+        InternalError,
+        JSONRPCErrorResponse,
+        SendStreamingMessageResponse,
+    )
+    from litellm.a2a_protocol import main as a2a_main
+
+    error = SendStreamingMessageResponse(
+        root=JSONRPCErrorResponse(
+            id="req-1", error=InternalError(message=f"failed on {PROMPT} with {API_KEY}")
+        )
+    )
+
+    async def error_stream(**_: Any) -> AsyncIterator[Any]:
+        yield error
+
+    monkeypatch.setattr(a2a_main, "_execute_a2a_stream_with_retry", error_stream)
+    telemetry = instrument()
+    request = SendStreamingMessageRequest(id="req-1", params=message_params())
+    received = [
+        event
+        async for event in a2a_protocol.asend_message_streaming(
+            a2a_client=AgentClient([]), request=request
+        )
+    ]
+
+    assert received == [error]
+    span = telemetry.only_span()
+    assert span.name == "invoke_agent Weather Agent"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description is None
+    assert span.attributes["error.type"] == "-32603"
+    exported = everything_exported(telemetry)
+    assert PROMPT not in exported
+    assert API_KEY not in exported
+    assert [
+        point.attributes["error.type"]
+        for point in telemetry.metric_points("gen_ai.client.operation.duration")
+    ] == ["-32603"]
+
+
+async def test_the_agent_call_is_timed_as_a_client_operation_in_both_modes(
+    instrument: Callable[..., Telemetry], server: LoopbackLLMServer, conventions_mode: str
+) -> None:
+    """A remote agent's duration is ``gen_ai.client.operation.duration`` (util-genai keeps
+    ``gen_ai.invoke_agent.duration`` for in-process agents), in either mode."""
+    telemetry = instrument()
+    request = SendMessageRequest(id="req-1", params=message_params())
+    await a2a_protocol.asend_message(request=request, **bridge(server))
+
+    agent_points = [
+        point.attributes
+        for point in telemetry.metric_points("gen_ai.client.operation.duration")
+        if point.attributes["gen_ai.operation.name"] == "invoke_agent"
+    ]
+    assert agent_points == [
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "server.address": "127.0.0.1",
+            "server.port": server.port,
+        }
+    ]
+    assert telemetry.metric_points("gen_ai.invoke_agent.duration") == []
+    # the child completion is timed as inference: on its own metric in the latest mode
+    chat_duration = (
+        "gen_ai.client.inference.duration"
+        if conventions_mode == "latest"
+        else "gen_ai.client.operation.duration"
+    )
+    assert [
+        point.attributes["gen_ai.operation.name"]
+        for point in telemetry.metric_points(chat_duration)
+        if point.attributes["gen_ai.operation.name"] == "chat"
+    ] == ["chat"]

@@ -243,3 +243,40 @@ async def test_no_content_without_capture(traced: Telemetry, server: Any) -> Non
         api_key=API_KEY,
     )
     assert not [name for name in traced.only_span().attributes or {} if "messages" in name]
+
+
+async def test_ocr_has_no_finish_reasons_in_either_mode(
+    instrument: Callable[..., Telemetry], server: Any, conventions_mode: str
+) -> None:
+    """OCR is a ``generate_content`` operation, but its reply is pages, not choices: the latest
+    mode's ``error`` for a choice without a finish reason does not apply, succeeded or failed.
+    A chat call in the same mode still gets it (the rule is per surface, not per mode)."""
+    telemetry = instrument()
+    await call(
+        "aocr",
+        model="mistral/mistral-ocr-latest",
+        document=DOCUMENT,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    with pytest.raises(litellm.RateLimitError):
+        await ERRORS["ocr"](server)
+    with pytest.raises(litellm.RateLimitError):
+        await litellm.acompletion(
+            model="openai/error-429",
+            messages=[{"role": "user", "content": "hi"}],
+            api_base=server.base_url,
+            api_key=API_KEY,
+            max_retries=0,
+        )
+    ocr, failed_ocr, chat = telemetry.finished()
+    assert [span.status.status_code for span in (ocr, failed_ocr, chat)] == [
+        StatusCode.UNSET,
+        StatusCode.ERROR,
+        StatusCode.ERROR,
+    ]
+    assert "gen_ai.response.finish_reasons" not in (ocr.attributes or {})
+    assert "gen_ai.response.finish_reasons" not in (failed_ocr.attributes or {})
+    assert (chat.attributes or {}).get("gen_ai.response.finish_reasons") == (
+        ("error",) if conventions_mode == "latest" else None
+    )

@@ -12,10 +12,14 @@ from typing import Any
 
 import litellm
 import pytest
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, StatusCode
 
+from litellm_otel._operations.generate_content import GenerateContentStreamState, apply_response
 from tests.support import loopback_surfaces as wire
+from tests.support.invocations import Invocations
 from tests.support.loopback_server import CONTENT_PIECES
+from tests.support.pricing import cost_points, litellm_cost, priced_model
 from tests.support.telemetry import API_KEY, Telemetry
 
 VERSION = version("litellm")
@@ -24,6 +28,23 @@ genai = pytest.importorskip(
 )
 CONTENTS = [{"role": "user", "parts": [{"text": "Say hi"}]}]
 MODEL = "gemini-2.0-flash"
+#: A Gemini model this LiteLLM release prices (MODEL has no price in some).
+PRICED = priced_model("gemini", "gemini-2.5-flash", "gemini-2.0-flash")
+COST_ATTRIBUTE = "litellm.response_cost"
+LATEST = "gen_ai_latest_experimental"
+USAGE = wire.GEMINI_USAGE
+
+
+def cost(model: str, provider: str = "gemini") -> dict[str, float]:
+    """The span's cost attribute as LiteLLM prices the loopback's usage for ``model``:
+    thoughts are output tokens, cached tokens part of the prompt's."""
+    return litellm_cost(
+        model,
+        provider,
+        prompt_tokens=USAGE["promptTokenCount"],
+        completion_tokens=USAGE["candidatesTokenCount"] + USAGE["thoughtsTokenCount"],
+        cache_read=USAGE["cachedContentTokenCount"],
+    )
 
 
 async def call(name: str, **kwargs: Any) -> Any:
@@ -55,6 +76,7 @@ def native(server: Any, response_id: str, *, stream: bool = False) -> dict[str, 
         "gen_ai.usage.reasoning.output_tokens": usage["thoughtsTokenCount"],
         "litellm.provider": "gemini",
         "litellm.request.model": f"gemini/{MODEL}",
+        **cost(MODEL),
     }
 
 
@@ -118,7 +140,11 @@ async def test_a_bridged_model_is_one_span(traced: Telemetry, server: Any, strea
         "gen_ai.usage.output_tokens": 5,
         "litellm.provider": "openai",
         "litellm.request.model": "openai/gpt-4o-mini",
+        # the reply's usage (LiteLLM's bridge reports no cached tokens in it), priced for the
+        # model that answered
+        **litellm_cost("gpt-4o-mini", "openai", prompt_tokens=12, completion_tokens=5),
     }
+    assert COST_ATTRIBUTE in attributes  # a priced model: the assertion above can fail
 
 
 async def test_a_stream_left_early_ends_its_span_once(traced: Telemetry, server: Any) -> None:
@@ -133,6 +159,9 @@ async def test_a_stream_left_early_ends_its_span_once(traced: Telemetry, server:
     assert span.attributes is not None
     assert span.attributes["litellm.stream.closed_early"] is True
     assert span.status.status_code is StatusCode.UNSET
+    # no finish reason came, nor the final usage: nothing to price
+    assert COST_ATTRIBUTE not in span.attributes
+    assert cost_points(traced) == []
 
 
 @pytest.mark.parametrize("model", ["gemini/error-429", "openai/error-429"])
@@ -152,6 +181,8 @@ async def test_provider_errors_are_recorded_as_for_chat(
     assert span.attributes is not None
     assert span.attributes["error.type"] == "RateLimitError"
     assert span.attributes["http.response.status_code"] == 429
+    assert COST_ATTRIBUTE not in span.attributes
+    assert cost_points(traced) == []
     assert API_KEY not in span.to_json()
 
 
@@ -198,3 +229,183 @@ async def test_no_content_without_capture(traced: Telemetry, server: Any) -> Non
         api_key=API_KEY,
     )
     assert not [n for n in traced.only_span().attributes or {} if "messages" in n]
+
+
+@pytest.mark.parametrize("mode", ["default", "latest"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("generate_content", "agenerate_content"),
+        *("generate_content_stream", "agenerate_content_stream"),
+    ],
+)
+async def test_a_priced_call_costs_what_litellm_charges(
+    instrument: Callable[..., Telemetry],
+    monkeypatch: pytest.MonkeyPatch,
+    server: Any,
+    name: str,
+    mode: str,
+) -> None:
+    if mode == "latest":
+        monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", LATEST)
+    telemetry = instrument()
+    result = await call(
+        name, model=f"gemini/{PRICED}", contents=CONTENTS, api_base=server.base_url, api_key=API_KEY
+    )
+    if "stream" in name:
+        await drain(result)
+    expected = cost(PRICED)[COST_ATTRIBUTE]
+    assert expected > 0
+    attributes = telemetry.only_span().attributes or {}
+    assert attributes[COST_ATTRIBUTE] == expected
+    point = {
+        "gen_ai.operation.name": "generate_content",
+        "gen_ai.provider.name": "gcp.gemini",
+        "gen_ai.request.model": PRICED,
+        "gen_ai.response.model": PRICED,
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+    }
+    assert cost_points(telemetry) == [(point, expected)]
+
+
+def priced_invocation(made: Invocations, model: str = PRICED) -> Any:
+    invocation = made.handler.inference(
+        "gcp.gemini", request_model=model, operation_name="generate_content", context=Context()
+    )
+    made.made.append(invocation)
+    invocation.attributes["litellm.provider"] = "gemini"
+    return invocation
+
+
+REPLY: dict[str, Any] = {
+    "responseId": "r1",
+    "modelVersion": PRICED,
+    "candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}],
+}
+
+
+def test_a_reply_without_usage_has_no_cost(made: Invocations) -> None:
+    invocation = priced_invocation(made)
+    apply_response(invocation, REPLY, False)
+    assert COST_ATTRIBUTE not in invocation.attributes
+    apply_response(invocation, {**REPLY, "usageMetadata": dict(USAGE)}, False)
+    assert invocation.attributes[COST_ATTRIBUTE] == cost(PRICED)[COST_ATTRIBUTE]
+
+
+def test_snake_case_usage_is_priced_alike(made: Invocations) -> None:
+    """The ``google-genai`` SDK's spelling of the same counts."""
+    invocation = priced_invocation(made)
+    usage = {
+        "prompt_token_count": USAGE["promptTokenCount"],
+        "cached_content_token_count": USAGE["cachedContentTokenCount"],
+        "candidates_token_count": USAGE["candidatesTokenCount"],
+        "thoughts_token_count": USAGE["thoughtsTokenCount"],
+        "total_token_count": USAGE["totalTokenCount"],
+    }
+    apply_response(invocation, {**REPLY, "usage_metadata": usage}, False)
+    assert invocation.attributes[COST_ATTRIBUTE] == cost(PRICED)[COST_ATTRIBUTE]
+
+
+def test_a_model_litellm_does_not_price_has_no_cost(made: Invocations) -> None:
+    invocation = priced_invocation(made, "gemini-loopback-unpriced")
+    apply_response(invocation, {**REPLY, "usageMetadata": dict(USAGE)}, False)
+    assert invocation.input_tokens == USAGE["promptTokenCount"]
+    assert COST_ATTRIBUTE not in invocation.attributes
+
+
+def test_a_stream_is_priced_once_it_finished(made: Invocations) -> None:
+    """A chunk's usage before the finish reason is a running count, not what the call cost."""
+    invocation = priced_invocation(made)
+    state = GenerateContentStreamState(capture_content=False)
+    running = {"responseId": "r1", "usageMetadata": {"promptTokenCount": 12}}
+    state.process(f"data: {json.dumps(running)}\n\n".encode(), invocation)
+    state.apply(invocation)
+    assert invocation.input_tokens == 12
+    assert COST_ATTRIBUTE not in invocation.attributes
+    final = {**REPLY, "usageMetadata": dict(USAGE)}
+    state.process(f"data: {json.dumps(final)}\n\n".encode(), invocation)
+    state.apply(invocation)
+    assert invocation.attributes[COST_ATTRIBUTE] == cost(PRICED)[COST_ATTRIBUTE]
+
+
+def test_without_litellm_s_translation_the_same_usage_is_priced_alike(
+    made: Invocations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Releases whose Gemini config has no public ``calculate_usage``: our reading of the
+    counts, as LiteLLM's translation reads them, priced the same."""
+    monkeypatch.setattr(litellm, "VertexGeminiConfig", type("WithoutTranslation", (), {}))
+    invocation = priced_invocation(made)
+    apply_response(invocation, {**REPLY, "usageMetadata": dict(USAGE)}, False)
+    assert invocation.attributes[COST_ATTRIBUTE] == cost(PRICED)[COST_ATTRIBUTE]
+
+
+CAMEL_CONFIG = {
+    "temperature": 0.5,
+    "topP": 0.8,
+    "topK": 4,
+    "maxOutputTokens": 20,
+    "stopSequences": ["END"],
+    "candidateCount": 2,
+}
+SNAKE_CONFIG = {
+    "temperature": 0.5,
+    "top_p": 0.8,
+    "top_k": 4,
+    "max_output_tokens": 20,
+    "stop_sequences": ["END"],
+    "candidate_count": 2,
+}
+
+
+@pytest.mark.parametrize("config", [CAMEL_CONFIG, SNAKE_CONFIG], ids=["camelCase", "snake_case"])
+async def test_config_parameters_are_recorded_as_passed(
+    traced: Telemetry, server: Any, config: dict[str, Any]
+) -> None:
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        config=config,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(traced.only_span().attributes or {}) == {
+        **native(server, response.responseId),
+        "gen_ai.request.temperature": 0.5,
+        "gen_ai.request.top_p": 0.8,
+        "gen_ai.request.top_k": 4,
+        "gen_ai.request.max_tokens": 20,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.request.choice.count": 2,
+    }
+
+
+async def test_latest_mode_times_and_counts_it_as_inference(
+    instrument: Callable[..., Telemetry], server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    telemetry = instrument()
+    response = await call(
+        "agenerate_content",
+        model=f"gemini/{MODEL}",
+        contents=CONTENTS,
+        api_base=server.base_url,
+        api_key=API_KEY,
+    )
+    assert dict(telemetry.only_span().attributes or {}) == native(server, response.responseId)
+    (duration,) = telemetry.metric_points("gen_ai.client.inference.duration")
+    assert duration.attributes["gen_ai.operation.name"] == "generate_content"
+    assert telemetry.metric_points("gen_ai.client.operation.duration") == []
+    usage = wire.GEMINI_USAGE
+    for metric, expected in (
+        ("gen_ai.client.inference.usage.input_tokens", usage["promptTokenCount"]),
+        (
+            "gen_ai.client.inference.usage.output_tokens",
+            usage["candidatesTokenCount"] + usage["thoughtsTokenCount"],
+        ),
+        ("gen_ai.client.inference.usage.cache_read.input_tokens", usage["cachedContentTokenCount"]),
+        ("gen_ai.client.inference.usage.reasoning.output_tokens", usage["thoughtsTokenCount"]),
+    ):
+        (point,) = telemetry.metric_points(metric)
+        assert point.value == expected, metric

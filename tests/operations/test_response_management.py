@@ -104,6 +104,31 @@ async def test_one_span_without_usage(
     assert duration.attributes["gen_ai.operation.name"] == CALLS[base][0]
 
 
+@pytest.mark.parametrize("name", ["aget_responses", "acancel_responses"])
+async def test_the_latest_mode_changes_nothing_here(
+    instrument: Callable[..., Telemetry], server: Any, conventions_mode: str, name: str
+) -> None:
+    """These operations are not inference: the same span and the same duration metric in
+    both modes, and no token metric of either mode."""
+    telemetry = instrument()
+    await call(name, response_id=ENCODED_ID, api_base=server.base_url, api_key=API_KEY)
+    assert dict(telemetry.only_span().attributes or {}) == expected_span(name, server, ENCODED_ID)
+    (duration,) = telemetry.metric_points("gen_ai.client.operation.duration")
+    assert duration.attributes == {
+        "gen_ai.operation.name": CALLS[name[1:]][0],
+        "gen_ai.provider.name": "openai",
+        "gen_ai.response.model": wire.RESPONSE_MODEL,
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+    }
+    for metric in (
+        "gen_ai.client.inference.duration",
+        "gen_ai.client.token.usage",
+        "gen_ai.client.inference.usage.input_tokens",
+    ):
+        assert telemetry.metric_points(metric) == []
+
+
 @pytest.mark.parametrize("name", ["get_responses", "adelete_responses"])
 async def test_provider_error_is_recorded_as_for_chat(
     traced: Telemetry, server: Any, name: str

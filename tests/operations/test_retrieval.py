@@ -68,6 +68,27 @@ def test_vector_store_search(traced: Telemetry, server: LoopbackLLMServer) -> No
     assert_no_prompt(span)
 
 
+def test_vector_store_search_is_the_same_in_both_modes(
+    instrument: Callable[..., Telemetry], server: LoopbackLLMServer, conventions_mode: str
+) -> None:
+    """Retrieval is not inference: the latest mode changes neither its span nor its metric."""
+    telemetry = instrument()
+    vector_stores.search(vector_store_id=STORE, query=PROMPT, max_num_results=1, **endpoint(server))
+
+    assert dict(telemetry.only_span().attributes or {}) == retrieval_attributes(
+        server, **{"gen_ai.data_source.id": STORE, "gen_ai.retrieval.top_k": 1}
+    )
+    (point,) = telemetry.metric_points("gen_ai.client.operation.duration")
+    assert point.attributes == {
+        "gen_ai.operation.name": "retrieval",
+        "gen_ai.provider.name": "openai",
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+    }
+    assert telemetry.metric_points("gen_ai.client.inference.duration") == []
+    assert telemetry.metric_points("gen_ai.client.inference.usage.input_tokens") == []
+
+
 async def test_vector_store_asearch_is_one_span(
     traced: Telemetry, server: LoopbackLLMServer
 ) -> None:

@@ -426,3 +426,24 @@ def test_agent_stream_state_reads_events() -> None:
             assert [part.content for part in target.output_messages[0].parts] == ["Hel", "lo"]
         else:
             assert target.output_messages is None
+
+
+def test_agent_stream_event_with_a_json_rpc_error_is_the_reply_error_type() -> None:
+    class Target:
+        attributes: dict[str, Any]
+        output_messages: Any = None
+
+        def __init__(self) -> None:
+            self.attributes = {}
+
+    events = [
+        {"result": {"kind": "task", "id": "t", "contextId": "ctx-3", "status": {"state": "new"}}},
+        {"jsonrpc": "2.0", "id": "req-1", "error": {"code": -32603, "message": "Internal error"}},
+    ]
+    state = agents.AgentStreamState(False)
+    target = Target()
+    for event in events:
+        state.process(event, target)
+    state.apply(target)
+    assert state.reply_error_type == "-32603"  # the stream's end fails the call with it
+    assert target.attributes == {"gen_ai.conversation.id": "ctx-3"}

@@ -121,3 +121,36 @@ async def test_a_call_that_raises_keeps_its_exception(traced: Telemetry) -> None
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == type(raised.value).__qualname__
     assert span.attributes["gen_ai.tool.name"] == "get_weather"
+
+
+async def test_tool_call_is_the_same_in_both_modes(
+    instrument: Callable[..., Telemetry], conventions_mode: str
+) -> None:
+    telemetry = instrument()
+    async with connected() as client:
+        await call_openai_tool(client.session, tool_call())
+
+    assert dict(telemetry.only_span().attributes or {}) == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "get_weather",
+        "gen_ai.tool.call.id": "call_weather_1",
+    }
+    (point,) = telemetry.metric_points("gen_ai.execute_tool.duration")
+    assert point.attributes == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "get_weather",
+    }
+    assert telemetry.metric_points("gen_ai.client.operation.duration") == []
+
+
+async def test_event_only_capture_records_no_tool_content(
+    instrument: Callable[..., Telemetry],
+) -> None:
+    """util-genai's tool invocation puts arguments and result on the span only, and emits no
+    content event: with ``EVENT_ONLY`` they are recorded nowhere."""
+    telemetry = instrument(capture_content="EVENT_ONLY")
+    async with connected() as client:
+        await call_openai_tool(client.session, tool_call())
+
+    assert PROMPT not in json.dumps(dict(telemetry.only_span().attributes or {}))
+    assert telemetry.logs.get_finished_logs() == ()

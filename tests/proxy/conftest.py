@@ -5,8 +5,9 @@ where it reports refusals, how its server (uvicorn) runs the app and whether the
 instrumentation survives into the process that serves requests can only be observed from
 the outside. So each test module run starts ``litellm -c <config>`` from the venv, once under
 ``opentelemetry-instrument`` and once with our object named in ``litellm_settings.callbacks``,
-with the loopback LLM server as the only upstream and ``tests/support/otlp_receiver.py`` as the only
-backend; tests talk to it with httpx.
+with the loopback LLM server as the only upstream (and ``tests/support/mcp_upstream.py`` as the
+MCP server of its gateway) and ``tests/support/otlp_receiver.py`` as the only backend; tests
+talk to it with httpx (and the MCP SDK's client).
 
 The proxy takes a while to start, so these tests are marked ``proxy``, a tier
 (tests/support/tiers.py): ``make test`` leaves them out, ``make test-proxy`` (``pytest -m
@@ -31,13 +32,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.support.loopback_server import LoopbackLLMServer
 from tests.support.otlp_receiver import OTLPReceiver, SpanRecord
+from tests.support.pricing import priced_model
+
+#: The Claude model behind the Proxy's ``claude`` group: one this LiteLLM release prices.
+CLAUDE = priced_model("anthropic", "claude-sonnet-4-5", "claude-sonnet-4-20250514")
+
+if TYPE_CHECKING:  # imported by its fixture: the oldest tier's MCP SDK has no such server
+    from tests.support.mcp_upstream import MCPUpstream
 
 BIN = Path(sys.executable).parent
 LITELLM = BIN / "litellm"
@@ -52,6 +60,10 @@ METRIC_IDENTITY_LIMIT = 3
 MANY_KEYS = 4
 #: The web search tool of the proxies' config: Perplexity's Search API on the loopback server.
 SEARCH_TOOL = "loopback-search"
+#: The vector store of the proxies' registry: OpenAI's vector store API on the loopback server.
+VECTOR_STORE = "vs_loopback"
+#: The MCP server of the proxies' config (``tests/support/mcp_upstream.py``).
+MCP_SERVER = "weather"
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ async def user_api_key_auth(request, api_key):
 '''
 
 
-def proxy_config(base_url: str, keys: Keys, mode: str) -> str:
+def proxy_config(base_url: str, keys: Keys, mode: str, mcp_url: str) -> str:
     models = [
         ("gpt-4o-mini", "openai/gpt-4o-mini"),
         ("slow", "openai/slow-stream"),
@@ -146,7 +158,7 @@ def proxy_config(base_url: str, keys: Keys, mode: str) -> str:
     ]
     # Anthropic's API lives at the server's root (LiteLLM appends /v1/messages)
     models_at = [(name, model, base_url) for name, model in models]
-    models_at.append(("claude", "anthropic/claude-sonnet-4-20250514", base_url.removesuffix("/v1")))
+    models_at.append(("claude", f"anthropic/{CLAUDE}", base_url.removesuffix("/v1")))
     model_list = "".join(
         f"""
   - model_name: {name}
@@ -164,6 +176,18 @@ search_tools:
       search_provider: perplexity
       api_base: {base_url}
       api_key: {keys.upstream}
+vector_store_registry:
+  - vector_store_name: loopback-store
+    litellm_params:
+      vector_store_id: {VECTOR_STORE}
+      custom_llm_provider: openai
+      api_base: {base_url}
+      api_key: {keys.upstream}
+mcp_servers:
+  {MCP_SERVER}:
+    url: {mcp_url}
+    transport: http
+    allow_all_keys: true
 router_settings:
   num_retries: 0
   fallbacks: [{{"flaky": ["gpt-4o-mini"]}}]
@@ -224,11 +248,15 @@ class Proxy:
 
 
 def start_proxy(
-    mode: str, loopback: LoopbackLLMServer, receiver: OTLPReceiver, directory: Path
+    mode: str,
+    loopback: LoopbackLLMServer,
+    mcp_upstream: MCPUpstream,
+    receiver: OTLPReceiver,
+    directory: Path,
 ) -> Proxy:
     keys = Keys()
     config = directory / "config.yaml"
-    config.write_text(proxy_config(loopback.base_url, keys, mode))
+    config.write_text(proxy_config(loopback.base_url, keys, mode, mcp_upstream.url))
     (directory / "proxy_test_auth.py").write_text(AUTH_MODULE)
     port = free_port()
     service_name = f"litellm-proxy-{mode}"
@@ -291,10 +319,20 @@ def receiver() -> Iterator[OTLPReceiver]:
         yield receiver
 
 
+@pytest.fixture(scope="session")
+def mcp_upstream() -> Iterator[MCPUpstream]:
+    """The MCP server of the proxies' config (``mcp_servers``)."""
+    from tests.support.mcp_upstream import MCPUpstream
+
+    with MCPUpstream() as upstream:
+        yield upstream
+
+
 @pytest.fixture(scope="module", params=MODES)
 def proxy(
     request: pytest.FixtureRequest,
     loopback: LoopbackLLMServer,
+    mcp_upstream: MCPUpstream,
     receiver: OTLPReceiver,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Proxy]:
@@ -304,7 +342,8 @@ def proxy(
         if not tool.exists():
             pytest.fail(f"{tool} missing: install litellm[proxy] and opentelemetry-distro")
     mode = str(request.param)
-    proxy = start_proxy(mode, loopback, receiver, tmp_path_factory.mktemp(f"proxy-{mode}"))
+    directory = tmp_path_factory.mktemp(f"proxy-{mode}")
+    proxy = start_proxy(mode, loopback, mcp_upstream, receiver, directory)
     try:
         yield proxy
     finally:

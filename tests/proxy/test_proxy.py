@@ -26,7 +26,7 @@ from litellm.proxy._types import ProxyException
 from litellm_otel.proxy import integration
 from litellm_otel.proxy.identity import OTHER, MetricIdentity, request_attributes
 from litellm_otel.proxy.refusals import ProxyCallback, is_refusal, rejection_reason
-from tests.proxy.conftest import METRIC_IDENTITY_LIMIT, SCOPE, Proxy
+from tests.proxy.conftest import CLAUDE, METRIC_IDENTITY_LIMIT, SCOPE, Proxy
 from tests.support.leaks import key_forms
 from tests.support.otlp_receiver import SpanRecord
 from tests.support.telemetry import Telemetry
@@ -462,27 +462,43 @@ def test_anthropic_messages(proxy: Proxy) -> None:
     assert response.json()["content"] == [{"type": "text", "text": "Hello from loopback"}]
     spans = proxy.trace(trace_id, has_server_and("CLIENT"))
     (chat,) = ours(spans)
-    assert chat.name == "chat claude-sonnet-4-20250514"
+    assert chat.name == f"chat {CLAUDE}"
     assert chat.status_code == "UNSET"
     attributes = {k: v for k, v in chat.attributes.items() if not k.startswith("litellm.proxy.")}
     assert attributes == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "anthropic",
-        "gen_ai.request.model": "claude-sonnet-4-20250514",
+        "gen_ai.request.model": CLAUDE,
         "gen_ai.request.max_tokens": 10,
         "server.address": "127.0.0.1",
         "server.port": attributes["server.port"],
         "gen_ai.response.id": response.json()["id"],
-        "gen_ai.response.model": "claude-sonnet-4-20250514",
+        "gen_ai.response.model": CLAUDE,
         "gen_ai.response.finish_reasons": ("end_turn",),
         "gen_ai.usage.input_tokens": 12,
         "gen_ai.usage.output_tokens": 5,
         "gen_ai.usage.cache_read.input_tokens": 4,
         "litellm.provider": "anthropic",
-        "litellm.request.model": "anthropic/claude-sonnet-4-20250514",
-        # no litellm.response_cost: a Messages reply carries no cost; the Proxy prices it
-        # in its logging, after the call (docs/entry-points.md)
+        "litellm.request.model": f"anthropic/{CLAUDE}",
+        # the reply's usage priced with LiteLLM's pricing: the Proxy's own charge for it
+        "litellm.response_cost": float(response.headers["x-litellm-response-cost"]),
     }
+    assert attributes["litellm.response_cost"] > 0
+
+    def claude_cost() -> float | None:
+        # the counter's latest total for this Proxy's only Messages call that was answered
+        totals = [
+            point.value
+            for record in proxy.receiver.metric_records()
+            if record.name == "litellm.client.cost.usd"
+            and record.scope_name == SCOPE
+            and record.resource_attributes.get("service.name") == proxy.service_name
+            for point in record.points
+            if point.attributes.get("gen_ai.request.model") == CLAUDE
+        ]
+        return max(totals) if totals else None
+
+    assert proxy.receiver.wait_for(claude_cost, timeout=20) == attributes["litellm.response_cost"]
     assert proxy_attributes(chat) == {
         **TEAM_A,
         "litellm.proxy.model_group": "claude",

@@ -336,6 +336,34 @@ def test_get_llm_provider_signature_and_answer() -> None:
     assert answer[:2] == ("gpt-4o-mini", "openai"), answer
 
 
+def test_the_pricing_we_call_keeps_its_parameters() -> None:
+    """``_operations.pricing`` prices Messages and ``generateContent`` usage by keyword with
+    ``completion_cost`` after LiteLLM's own Anthropic usage translation (and Gemini's, where a
+    release has it public): a rename would leave those spans without a cost, silently."""
+    names = list(parameters(litellm.completion_cost))
+    for name in ("completion_response", "model", "custom_llm_provider"):
+        assert name in names, (
+            f"litellm.completion_cost() lost its {name!r} parameter in LiteLLM "
+            f"{LITELLM_VERSION}: {names}"
+        )
+    names = list(parameters(litellm.AnthropicConfig.calculate_usage))
+    for name in ("usage_object", "reasoning_content"):
+        assert name in names, (
+            f"litellm.AnthropicConfig.calculate_usage() lost its {name!r} parameter in "
+            f"LiteLLM {LITELLM_VERSION}: {names}"
+        )
+    usage = litellm.AnthropicConfig().calculate_usage(
+        usage_object={"input_tokens": 8, "cache_read_input_tokens": 4, "output_tokens": 5},
+        reasoning_content=None,
+    )
+    assert (usage.prompt_tokens, usage.completion_tokens) == (12, 5), usage
+    calculate = getattr(litellm.VertexGeminiConfig, "calculate_usage", None)
+    if calculate is not None:  # else our reading of the counts (tests/operations)
+        metadata = {"promptTokenCount": 12, "candidatesTokenCount": 5, "thoughtsTokenCount": 2}
+        usage = calculate({"usageMetadata": metadata})
+        assert (usage.prompt_tokens, usage.completion_tokens) == (12, 7), usage
+
+
 # CustomLogger hooks the early-bound callback overrides, with the parameters it declares.
 CALLBACK_HOOKS: dict[str, tuple[str, ...]] = {
     "log_pre_api_call": ("model", "messages", "kwargs"),

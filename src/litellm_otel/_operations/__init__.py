@@ -182,6 +182,7 @@ OCR = Surface(
     reads=("model", "document", "api_base", "custom_llm_provider"),
     reads_via_kwargs=("base_url", "metadata"),
     positional=("model", "document"),
+    has_choices=False,
 )
 TRANSCRIPTION = Surface(
     "transcription",

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_CONVERSATION_ID
-from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.util.genai.invocation import RemoteAgentInvocation
 from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
 
@@ -147,14 +146,6 @@ def apply_agent_response(
             ]
 
 
-def record_rpc_error(invocation: RemoteAgentInvocation, error: Any) -> None:
-    """A JSON-RPC error in a streamed event: its code is ``error.type`` (the conventions' A2A
-    rule); a non-streamed reply's fails the call instead (:func:`rpc_error_type`)."""
-    error_type = _error_type(error)
-    if error_type is not None:
-        invocation.attributes[ERROR_TYPE] = error_type
-
-
 def _error_type(error: Any) -> str | None:
     if error is None:
         return None
@@ -216,10 +207,15 @@ class AgentStreamState:
         elif kind == "message":
             self._parts.extend(text_parts(field(result, "parts")))
 
+    @property
+    def reply_error_type(self) -> str | None:
+        """A JSON-RPC error among the events fails the call as a non-streamed one does: its
+        code is ``error.type`` (the conventions' A2A rule) and the status is ERROR."""
+        return _error_type(self._error)
+
     def apply(self, invocation: Any) -> None:
         if self._context_id is not None:
             invocation.attributes[GEN_AI_CONVERSATION_ID] = self._context_id
-        record_rpc_error(invocation, self._error)
         if self._parts:
             invocation.output_messages = [
                 OutputMessage(role="assistant", parts=list(self._parts), finish_reason="stop")

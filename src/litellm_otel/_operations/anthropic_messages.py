@@ -6,18 +6,20 @@ natively; OpenAI through ``responses``, the others through ``completion``: those
 fold into this span). The response is Anthropic's shape whatever the provider: ``stop_reason``
 goes to ``gen_ai.response.finish_reasons`` as sent (``end_turn``, ``tool_use``...), and the
 usage's ``input_tokens``, which counts neither cache reads nor cache writes, is added to them
-for ``gen_ai.usage.input_tokens`` (the conventions count all input tokens there).
+for ``gen_ai.usage.input_tokens`` (the conventions count all input tokens there). The reply
+carries no cost of LiteLLM's: the usage is priced with LiteLLM's pricing (see pricing).
 
 Streams are the provider's server-sent events as bytes, split anywhere: only complete lines
 are read, and without content capture only the ``message_start`` and ``message_delta`` events
-(identity, usage, stop reason) are parsed.
+(identity, usage, stop reason) are parsed. A stream is priced once its ``message_delta``
+has given the final usage.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.util.genai.invocation import InferenceInvocation
 from opentelemetry.util.genai.types import (
@@ -31,9 +33,10 @@ from opentelemetry.util.genai.types import (
 )
 
 from litellm_otel import _messages
-from litellm_otel._access import field, integer
+from litellm_otel._access import field, integer, plain
 from litellm_otel._operations.chat import apply_sampling, stop_sequences
 from litellm_otel._operations.facts import apply_identity, record_litellm_facts
+from litellm_otel._operations.pricing import price_anthropic_usage, reports_usage
 from litellm_otel._operations.sse import DataLines
 
 #: Anthropic's stop reasons in the output message schema's terms.
@@ -98,6 +101,15 @@ def _tool_call(block: Any) -> ToolCallRequestPart:
     )
 
 
+#: The token counts of Anthropic's usage.
+_COUNTS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
+
 def apply_usage(invocation: InferenceInvocation, usage: Any) -> None:
     """Anthropic's usage; a count it did not report stays unset."""
     if usage is None:
@@ -141,8 +153,11 @@ def apply_response(invocation: InferenceInvocation, response: Any, capture_conte
     stop_reason = field(response, "stop_reason")
     if isinstance(stop_reason, str):
         invocation.finish_reasons = [stop_reason]
-    apply_usage(invocation, field(response, "usage"))
+    usage = field(response, "usage")
+    apply_usage(invocation, usage)
     record_litellm_facts(invocation.attributes, response)
+    if reports_usage(usage, *_COUNTS):
+        price_anthropic_usage(invocation, usage)
     if capture_content:
         invocation.output_messages = [output_message(field(response, "content"), stop_reason)]
 
@@ -173,13 +188,22 @@ class _Block:
 class AnthropicStreamState:
     """What a Messages stream's events said so far (see the module docstring)."""
 
-    __slots__ = ("blocks", "capture_content", "lines", "message", "stop_reason", "usage")
+    __slots__ = (
+        "blocks",
+        "capture_content",
+        "final_usage",
+        "lines",
+        "message",
+        "stop_reason",
+        "usage",
+    )
 
     def __init__(self, capture_content: bool) -> None:
         self.capture_content = capture_content
         self.lines = DataLines()
         self.message: Any = None
         self.usage: dict[str, Any] = {}
+        self.final_usage = False
         self.stop_reason: str | None = None
         self.blocks: dict[int, _Block] = {}
 
@@ -215,7 +239,10 @@ class AnthropicStreamState:
             reason = field(field(event, "delta"), "stop_reason")
             if isinstance(reason, str):
                 self.stop_reason = reason
-            self._add_usage(field(event, "usage"))
+            usage = field(event, "usage")
+            if usage is not None:
+                self._add_usage(usage)
+                self.final_usage = True
         elif not self.capture_content:
             return
         elif kind == "content_block_start":
@@ -231,13 +258,14 @@ class AnthropicStreamState:
                 block.pieces.append(piece)
 
     def _add_usage(self, usage: Any) -> None:
-        """Later events repeat or complete the counts: the latest value of each wins."""
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_input_tokens",
-            "cache_creation_input_tokens",
-        ):
+        """Later events repeat or complete the usage: the latest value of each field wins.
+        Every field is kept (service tier, server tool use...): LiteLLM's pricing reads them."""
+        usage = plain(usage)
+        if type(usage) is dict:
+            fields = cast("dict[str, Any]", usage)
+            self.usage.update((name, value) for name, value in fields.items() if value is not None)
+            return
+        for name in _COUNTS:
             value = field(usage, name)
             if value is not None:
                 self.usage[name] = value
@@ -251,6 +279,8 @@ class AnthropicStreamState:
             invocation.finish_reasons = [self.stop_reason]
         if self.usage:
             apply_usage(invocation, self.usage)
+            if self.final_usage and reports_usage(self.usage, *_COUNTS):
+                price_anthropic_usage(invocation, self.usage)
         if self.capture_content and (self.blocks or self.message is not None):
             content = [block.as_block() for _, block in sorted(self.blocks.items())]
             invocation.output_messages = [output_message(content, self.stop_reason)]

@@ -75,6 +75,9 @@ class Surface:
     #: The ``error.type`` of a reply that says the call failed although nothing was raised
     #: (an MCP tool result with ``isError``, an A2A JSON-RPC error); ``None`` for success.
     reply_error: Callable[[Any], str | None] | None = None
+    #: The reply is generated choices, each ending with a finish reason (the latest
+    #: conventions give a missing one ``error``); OCR's pages are not.
+    has_choices: bool = True
 
     @property
     def embedding(self) -> bool:

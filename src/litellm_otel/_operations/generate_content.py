@@ -7,6 +7,9 @@ with a ``finishReason`` (recorded as sent: ``STOP``, ``MAX_TOKENS``...) and ``us
 whose ``promptTokenCount`` already includes cached tokens and whose ``thoughtsTokenCount`` is
 added to the candidates' count for ``gen_ai.usage.output_tokens``. Streams are
 server-sent events as bytes (``data: <response chunk>``), or chunk objects.
+
+The reply carries no cost of LiteLLM's: its usage is priced with LiteLLM's pricing (see
+pricing), a stream's once a chunk has given a finish reason (the final usage comes with it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from opentelemetry.util.genai.types import InputMessage, OutputMessage, TextPart
 from litellm_otel import _messages
 from litellm_otel._access import field, integer, number
 from litellm_otel._operations.chat import stop_sequences
+from litellm_otel._operations.facts import record_litellm_facts
+from litellm_otel._operations.pricing import price_gemini_usage, reports_usage
 from litellm_otel._operations.sse import DataLines
 
 _FINISH_REASONS: Final = {
@@ -110,7 +115,24 @@ def _output_message(candidate: Any) -> OutputMessage:
     )
 
 
+#: The token counts of Gemini's usage metadata, in either spelling.
+_COUNTS: Final = (
+    "promptTokenCount",
+    "candidatesTokenCount",
+    "prompt_token_count",
+    "candidates_token_count",
+)
+
+
 def apply_response(invocation: InferenceInvocation, response: Any, capture_content: bool) -> None:
+    usage = _apply_reply(invocation, response, capture_content)
+    record_litellm_facts(invocation.attributes, response)
+    if reports_usage(usage, *_COUNTS):
+        price_gemini_usage(invocation, usage)
+
+
+def _apply_reply(invocation: InferenceInvocation, response: Any, capture_content: bool) -> Any:
+    """Record a reply (or what a stream's chunks said); returns its usage metadata."""
     response_id = _config(response, "response_id", "responseId")
     if isinstance(response_id, str):
         invocation.response_id = response_id
@@ -130,6 +152,7 @@ def apply_response(invocation: InferenceInvocation, response: Any, capture_conte
         apply_usage(invocation, usage)
     if capture_content:
         invocation.output_messages = [_output_message(candidate) for candidate in candidates]
+    return usage
 
 
 class GenerateContentStreamState:
@@ -189,4 +212,6 @@ class GenerateContentStreamState:
             for index in sorted(set(self.finish_reasons) | set(self.texts))
         ]
         response = {**self.response, "candidates": candidates, "usageMetadata": self.usage}
-        apply_response(invocation, response, self.capture_content)
+        _apply_reply(invocation, response, self.capture_content)
+        if self.finish_reasons and reports_usage(self.usage, *_COUNTS):
+            price_gemini_usage(invocation, self.usage)

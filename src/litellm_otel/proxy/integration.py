@@ -1,5 +1,5 @@
 """What ``instrument()`` adds inside the LiteLLM Proxy: identity on spans and (bounded) on
-metrics, refusal spans.
+metrics, refusal spans, and the caller's identity on the MCP gateway's tool call spans.
 
 Inside the Proxy every model call already gets our GenAI span (the Proxy calls
 ``Router.acompletion`` & co., which call the wrapped ``litellm.acompletion``); the request hook
@@ -19,11 +19,16 @@ from collections.abc import Iterable
 from typing import Any, Final, cast
 
 from litellm_otel.proxy import identity
+from litellm_otel.proxy.mcp_gateway import GatewayToolCalls
 from litellm_otel.proxy.refusals import ProxyCallback
 
 #: The process's one refusal callback: ``instrument()`` registers it, the config path hands
 #: it to LiteLLM, and both may happen in one process (it reports each refusal once).
 CALLBACK: Final = ProxyCallback()
+
+#: The process's one wrapper of the MCP gateway's tool calls
+#: (:mod:`litellm_otel.proxy.mcp_gateway`).
+MCP_TOOL_CALLS: Final = GatewayToolCalls()
 
 #: The request hook ``instrument()`` hands the call recorder inside the Proxy.
 request_hook: Final = identity.request_hook
@@ -52,7 +57,9 @@ def callback(tracer_provider: Any = None) -> ProxyCallback:
 
 
 def register(litellm: Any, tracer_provider: Any = None) -> None:
-    """Add the refusal callback to ``litellm.callbacks`` (once)."""
+    """Add the refusal callback to ``litellm.callbacks`` (once); wrap the MCP gateway's tool
+    calls."""
+    MCP_TOOL_CALLS.install()
     handler = callback(tracer_provider)
     callbacks = getattr(litellm, "callbacks", None)
     if not isinstance(callbacks, list):
@@ -62,7 +69,9 @@ def register(litellm: Any, tracer_provider: Any = None) -> None:
 
 
 def unregister(litellm: Any) -> None:
-    """Remove the refusal callback from LiteLLM's lists (``uninstrument()``)."""
+    """Remove the refusal callback from LiteLLM's lists and the MCP gateway's wrapper
+    (``uninstrument()``)."""
+    MCP_TOOL_CALLS.remove()
     for name in ("callbacks", "_async_failure_callback", "failure_callback"):
         entries = getattr(litellm, name, None)
         if isinstance(entries, list):
