@@ -86,24 +86,6 @@ def test_web_search(proxy: Proxy) -> None:
 
 
 @pytest.mark.proxy
-def test_web_search_with_a_wrong_key_is_refused(proxy: Proxy) -> None:
-    trace_id, client_span_id, header = traceparent()
-    with proxy.client() as client:
-        response = client.post(
-            f"/v1/search/{SEARCH_TOOL}",
-            headers={**auth(proxy.keys.wrong), **header},
-            json={"query": QUERY},
-        )
-    assert response.status_code == 401, response.text
-    span, spans = refusal(proxy, trace_id)
-    assert span.name == "proxy rejected retrieval"
-    assert span.status_message == "auth"
-    assert span.attributes["litellm.proxy.rejection_reason"] == "auth"
-    assert span.attributes["http.response.status_code"] == 401
-    check_continues_client_trace(span, spans, client_span_id, via=[])
-
-
-@pytest.mark.proxy
 def test_vector_store_search(proxy: Proxy) -> None:
     trace_id, client_span_id, header = traceparent()
     with proxy.client() as client:
@@ -131,17 +113,21 @@ def test_vector_store_search(proxy: Proxy) -> None:
 
 
 @pytest.mark.proxy
-def test_vector_store_search_with_a_wrong_key_is_refused(proxy: Proxy) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [f"/v1/search/{SEARCH_TOOL}", f"/v1/vector_stores/{VECTOR_STORE}/search"],
+    ids=["web-search", "vector-store"],
+)
+def test_retrieval_with_a_wrong_key_is_refused(proxy: Proxy, path: str) -> None:
     trace_id, client_span_id, header = traceparent()
     with proxy.client() as client:
         response = client.post(
-            f"/v1/vector_stores/{VECTOR_STORE}/search",
-            headers={**auth(proxy.keys.wrong), **header},
-            json={"query": QUERY},
+            path, headers={**auth(proxy.keys.wrong), **header}, json={"query": QUERY}
         )
     assert response.status_code == 401, response.text
     span, spans = refusal(proxy, trace_id)
     assert span.name == "proxy rejected retrieval"
+    assert span.status_message == "auth"
     assert span.attributes["litellm.proxy.rejection_reason"] == "auth"
     assert span.attributes["http.response.status_code"] == 401
     check_continues_client_trace(span, spans, client_span_id, via=[])
